@@ -1,0 +1,318 @@
+"""Questionnaire definitions: load, validate and dump ``instruments/*.yaml``.
+
+The YAML keys are a contract shared by scoring, ingest, the synthetic generator and
+the report: ``id``, ``version``, ``title.{zh,en}``, ``response_scales``, ``scales``,
+``demographics``, ``attention_checks`` and ``quality``. Extra keys are kept on
+round-trip so researchers can annotate an instrument freely.
+
+Examples
+--------
+>>> from jianfu.instrument import load_instrument
+>>> inst = load_instrument("instruments/cadre_burden.yaml")  # doctest: +SKIP
+>>> [s.id for s in inst.first_order_scales][:2]               # doctest: +SKIP
+['accountability_pressure', 'blame_avoidance']
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+__all__ = [
+    "Text",
+    "Item",
+    "ResponseScale",
+    "Scale",
+    "Demographic",
+    "AttentionCheck",
+    "OpenQuestion",
+    "Quality",
+    "Instrument",
+    "InstrumentError",
+    "load_instrument",
+    "parse_instrument",
+    "dump_instrument",
+    "verify_sources",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Text(_Model):
+    zh: str
+    en: str
+
+
+class Source(_Model):
+    seed: str
+    quote: str
+
+
+class Item(_Model):
+    id: str
+    text: Text
+    reverse: bool = False
+    source: Source
+
+
+class ResponseScale(_Model):
+    labels: dict[int, str]
+    aliases: dict[int, list[str]] = Field(default_factory=dict)
+
+    @property
+    def min(self) -> int:
+        return min(self.labels)
+
+    @property
+    def max(self) -> int:
+        return max(self.labels)
+
+
+class Scale(_Model):
+    id: str
+    name: Text
+    response_scale: str | None = None
+    items: list[Item] = Field(default_factory=list)
+    subscales: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _items_xor_subscales(self) -> "Scale":
+        if bool(self.items) == bool(self.subscales):
+            raise ValueError("a scale has either `items` or `subscales`, not both or neither")
+        if self.items and not self.response_scale:
+            raise ValueError("a scale with items needs `response_scale`")
+        return self
+
+    @property
+    def is_composite(self) -> bool:
+        return bool(self.subscales)
+
+
+class Demographic(_Model):
+    id: str
+    text: Text
+    options: list[str] | None = None
+    free_text: bool = False
+
+    @model_validator(mode="after")
+    def _options_xor_free(self) -> "Demographic":
+        if bool(self.options) == self.free_text:
+            raise ValueError("a demographic has either `options` or `free_text: true`")
+        return self
+
+
+class AttentionCheck(_Model):
+    id: str
+    text: Text
+    response_scale: str
+    expect: int
+    after: str | None = None
+
+
+class OpenQuestion(_Model):
+    id: str
+    text: Text
+
+
+class FlagRule(_Model):
+    enabled: bool = True
+
+
+class SpeederRule(FlagRule):
+    min_fraction_of_median: float = Field(1 / 3, gt=0, lt=1)
+
+
+class IncompleteRule(FlagRule):
+    min_answered: float = Field(0.8, gt=0, le=1)
+
+
+class Quality(_Model):
+    speeder: SpeederRule = SpeederRule()
+    straightline: FlagRule = FlagRule()
+    attention: FlagRule = FlagRule()
+    incomplete: IncompleteRule = IncompleteRule()
+    duplicate: FlagRule = FlagRule()
+
+    @property
+    def enabled_flags(self) -> list[str]:
+        return [name for name in FLAG_NAMES if getattr(self, name).enabled]
+
+
+FLAG_NAMES = ("speeder", "straightline", "attention", "incomplete", "duplicate")
+
+
+class Instrument(_Model):
+    id: str
+    version: str
+    title: Text
+    response_scales: dict[str, ResponseScale]
+    scales: list[Scale]
+    demographics: list[Demographic]
+    attention_checks: list[AttentionCheck] = Field(default_factory=list)
+    open_questions: list[OpenQuestion] = Field(default_factory=list)
+    quality: Quality = Quality()
+
+    @property
+    def first_order_scales(self) -> list[Scale]:
+        return [s for s in self.scales if not s.is_composite]
+
+    @property
+    def composite_scales(self) -> list[Scale]:
+        return [s for s in self.scales if s.is_composite]
+
+    @property
+    def items(self) -> list[Item]:
+        return [item for s in self.first_order_scales for item in s.items]
+
+    def scale(self, scale_id: str) -> Scale:
+        for s in self.scales:
+            if s.id == scale_id:
+                return s
+        raise KeyError(scale_id)
+
+    def item_scale(self) -> dict[str, Scale]:
+        """Map each item id to the first-order scale that owns it."""
+        return {item.id: s for s in self.first_order_scales for item in s.items}
+
+
+class InstrumentError(ValueError):
+    """Raised with *every* problem found in an instrument file, each with its YAML path."""
+
+    def __init__(self, path: str | Path, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"问卷定义文件有 {len(problems)} 处问题 / instrument file has {len(problems)} "
+            f"problem(s): {self.path}\n{lines}"
+        )
+
+
+def _semantic_problems(inst: Instrument) -> list[tuple[tuple[Any, ...], str]]:
+    """Cross-reference checks pydantic cannot express field by field."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    ids: list[tuple[tuple[Any, ...], str]] = []
+    for si, s in enumerate(inst.scales):
+        ids.append((("scales", si, "id"), s.id))
+        for ii, item in enumerate(s.items):
+            ids.append((("scales", si, "items", ii, "id"), item.id))
+        if s.response_scale and s.response_scale not in inst.response_scales:
+            problems.append(
+                (("scales", si, "response_scale"),
+                 f"unknown response scale {s.response_scale!r}; defined: {sorted(inst.response_scales)}")
+            )
+    for di, d in enumerate(inst.demographics):
+        ids.append((("demographics", di, "id"), d.id))
+    for ai, a in enumerate(inst.attention_checks):
+        ids.append((("attention_checks", ai, "id"), a.id))
+        rs = inst.response_scales.get(a.response_scale)
+        if rs is None:
+            problems.append((("attention_checks", ai, "response_scale"), f"unknown response scale {a.response_scale!r}"))
+        elif a.expect not in rs.labels:
+            problems.append((("attention_checks", ai, "expect"), f"expect={a.expect} is not a code of {a.response_scale!r}"))
+    for oi, o in enumerate(inst.open_questions):
+        ids.append((("open_questions", oi, "id"), o.id))
+    counts = Counter(i for _, i in ids)
+    for loc, ident in ids:
+        if counts[ident] > 1:
+            problems.append((loc, f"id {ident!r} is used {counts[ident]} times; ids must be unique"))
+    first_order = {s.id for s in inst.first_order_scales}
+    for si, s in enumerate(inst.scales):
+        for k, sub in enumerate(s.subscales):
+            if sub not in first_order:
+                problems.append((("scales", si, "subscales", k), f"subscale {sub!r} is not a first-order scale"))
+    demo_ids = {d.id for d in inst.demographics}
+    for required in ("unit", "level"):
+        if required not in demo_ids:
+            problems.append((("demographics",), f"demographic {required!r} is required"))
+    return problems
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of ``loc`` in the composed YAML tree (the deepest node that exists)."""
+    line = None
+    for key in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            node = None
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+def _fmt(loc: tuple[Any, ...], msg: str, tree: yaml.Node | None) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    line = _line_of(tree, loc)
+    where = f"{path or '<root>'}" + (f" (line {line})" if line else "")
+    return f"{where}: {msg}"
+
+
+def parse_instrument(text: str, path: str | Path = "<string>") -> Instrument:
+    """Parse and validate instrument YAML text, raising :class:`InstrumentError` with all problems."""
+    try:
+        raw = yaml.safe_load(text)
+        tree = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise InstrumentError(path, [f"YAML syntax error: {exc}"]) from None
+    if not isinstance(raw, dict):
+        raise InstrumentError(path, ["<root>: the file must be a mapping with id, version, scales, ..."])
+    try:
+        inst = Instrument.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            _fmt(tuple(p for p in err["loc"] if not str(p).startswith("function-")), err["msg"], tree)
+            for err in exc.errors()
+        ]
+        raise InstrumentError(path, problems) from None
+    semantic = _semantic_problems(inst)
+    if semantic:
+        raise InstrumentError(path, [_fmt(loc, msg, tree) for loc, msg in semantic])
+    return inst
+
+
+def load_instrument(path: str | Path) -> Instrument:
+    """Load an instrument YAML file (UTF-8)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InstrumentError(path, [f"cannot read the file: {exc.strerror}"]) from None
+    return parse_instrument(text, path)
+
+
+def dump_instrument(inst: Instrument) -> str:
+    """Serialise an instrument back to YAML; ``parse_instrument(dump_instrument(x)) == x``."""
+    data = inst.model_dump(mode="python", exclude_defaults=False)
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
+
+
+def verify_sources(inst: Instrument, seeds_dir: str | Path) -> list[str]:
+    """Return one message per item whose ``source.quote`` does not occur verbatim in its seed file."""
+    seeds_dir = Path(seeds_dir)
+    cache: dict[str, str | None] = {}
+    problems = []
+    for item in inst.items:
+        seed = item.source.seed
+        if seed not in cache:
+            p = seeds_dir / seed
+            cache[seed] = p.read_text(encoding="utf-8") if p.is_file() else None
+        text = cache[seed]
+        if text is None:
+            problems.append(f"{item.id}: seed file {seed!r} not found in {seeds_dir}")
+        elif item.source.quote not in text:
+            problems.append(f"{item.id}: quote {item.source.quote!r} does not occur in {seed}")
+    return problems

@@ -1,0 +1,77 @@
+"""User-facing problems with input: collected, bilingual (Chinese first), and located.
+
+Every problem names the file, sheet, row, column and value it is about and says how to fix
+the input. Problems are collected into lists, never raised one at a time, so an HR clerk
+sees everything wrong with an upload in one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+__all__ = ["Problem", "error", "warning"]
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file.
+
+    ``code`` is a stable machine-readable id (``value.not_allowed``, ``file.encrypted``, ...);
+    ``zh``/``en`` describe the problem and ``fix_zh``/``fix_en`` how to repair the file.
+    """
+
+    code: str
+    severity: Severity
+    zh: str
+    en: str
+    fix_zh: str
+    fix_en: str
+    file: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+    def where_zh(self) -> str:
+        parts = [f"文件“{self.file}”"]
+        if self.sheet:
+            parts.append(f"工作表“{self.sheet}”")
+        if self.row is not None:
+            parts.append(f"第 {self.row} 行")
+        if self.column:
+            parts.append(f"列“{self.column}”")
+        return "，".join(parts)
+
+    def where_en(self) -> str:
+        parts = [f'file "{self.file}"']
+        if self.sheet:
+            parts.append(f'sheet "{self.sheet}"')
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f'column "{self.column}"')
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        value = f"（值：“{self.value}”）" if self.value is not None else ""
+        value_en = f' (value: "{self.value}")' if self.value is not None else ""
+        return (
+            f"{self.where_zh()}：{self.zh}{value}。修改方法：{self.fix_zh} | "
+            f"{self.where_en()}: {self.en}{value_en}. Fix: {self.fix_en}"
+        )
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["message"] = str(self)
+        return d
+
+
+def error(code: str, zh: str, en: str, fix_zh: str, fix_en: str, **where) -> Problem:
+    return Problem(code, "error", zh, en, fix_zh, fix_en, **where)
+
+
+def warning(code: str, zh: str, en: str, fix_zh: str, fix_en: str, **where) -> Problem:
+    return Problem(code, "warning", zh, en, fix_zh, fix_en, **where)

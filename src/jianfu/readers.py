@@ -1,0 +1,241 @@
+"""Read one uploaded spreadsheet safely and fast: xlsx/xls via python-calamine, CSV via pandas.
+
+Files are inspected before they are parsed: size limits, the real container type (a CSV
+renamed ``.xlsx`` is read as CSV with a warning), zip bombs (total and ratio of the
+uncompressed size), macros (``vbaProject.bin``; never executed, always refused) and
+password protection (an OLE container where a zip was expected). Every refusal is a
+:class:`~jianfu.problems.Problem` in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from dataclasses import dataclass, field
+from io import BytesIO, StringIO
+from pathlib import Path
+
+import pandas as pd
+
+from .problems import Problem, error, warning
+
+__all__ = ["Limits", "RawSheet", "sha256_file", "read_sheet"]
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_EXCEL_EXT = {".xlsx", ".xls", ".xlsb", ".ods"}
+_MACRO_EXT = {".xlsm", ".xltm", ".xlam"}
+_TEXT_EXT = {".csv", ".txt"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Configurable refusal thresholds for uploads."""
+
+    max_bytes: int = 100 * 2**20
+    max_uncompressed_bytes: int = 1 * 2**30
+    max_compression_ratio: float = 200.0
+    max_rows: int = 500_000
+    max_columns: int = 2_000
+
+
+@dataclass
+class RawSheet:
+    """Cell values of one sheet: ``header`` and ``data`` (object columns, positional).
+
+    ``first_data_row`` is the 1-based spreadsheet row number of ``data.iloc[0]``.
+    """
+
+    file: str
+    sheet: str
+    sheet_names: list[str]
+    header: list[str]
+    data: pd.DataFrame
+    first_data_row: int
+    container: str
+    problems: list[Problem] = field(default_factory=list)
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _refuse(code: str, zh: str, en: str, fix_zh: str, fix_en: str, name: str) -> list[Problem]:
+    return [error(code, zh, en, fix_zh, fix_en, file=name)]
+
+
+def _inspect_zip(path: Path, name: str, limits: Limits) -> list[Problem]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except zipfile.BadZipFile:
+        return _refuse("file.corrupt", "文件已损坏，无法打开", "the file is corrupt and cannot be opened",
+                       "请从问卷平台重新导出，或在 Excel 中打开后另存为 .xlsx 再上传",
+                       "export it again from the survey platform, or open it in Excel and save as .xlsx", name)
+    if any(i.filename.lower().endswith("vbaproject.bin") for i in infos):
+        return _refuse("file.macro", "文件包含宏（VBA 代码），出于安全原因不予处理",
+                       "the workbook contains macros (VBA), which are never run and not accepted",
+                       "在 Excel 中另存为“Excel 工作簿 (*.xlsx)”（不含宏）后再上传",
+                       "save it in Excel as 'Excel Workbook (*.xlsx)' without macros and upload again", name)
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if total > limits.max_uncompressed_bytes or total / packed > limits.max_compression_ratio:
+        return _refuse("file.zip_bomb",
+                       f"文件解压后过大（{total / 2**20:.0f} MB，压缩比 {total / packed:.0f}），疑似异常文件",
+                       f"the workbook expands to {total / 2**20:.0f} MB (ratio {total / packed:.0f}), "
+                       "beyond the safety limits",
+                       "请确认文件来源；如确为问卷数据，请删除空白行列或拆分为多个文件后上传",
+                       "check where the file came from; if it is survey data, delete blank rows/columns "
+                       "or split it into several files", name)
+    return []
+
+
+def _decode_csv(raw: bytes) -> tuple[str, str]:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise UnicodeDecodeError("jianfu", raw[:1], 0, 1, "neither UTF-8 nor GBK/GB18030")
+
+
+def _first_header_row(rows: list[list]) -> int | None:
+    for i, row in enumerate(rows):
+        if sum(1 for v in row if v not in (None, "") and str(v).strip()) >= 2:
+            return i
+    return None
+
+
+def _from_rows(rows: list[list], name: str, sheet: str, sheet_names: list[str], container: str,
+               limits: Limits, problems: list[Problem]) -> RawSheet | list[Problem]:
+    h = _first_header_row(rows)
+    if h is None:
+        return problems + [error("sheet.empty", "工作表为空，没有找到表头和数据", "the sheet is empty: no header, no data",
+                                 "请确认上传的是导出的答卷数据文件，而不是空白文件", "upload the exported response data, not an empty file",
+                                 file=name, sheet=sheet)]
+    header = ["" if v is None else str(v).strip() for v in rows[h]]
+    width = len(header)
+    while width and not header[width - 1]:
+        width -= 1
+    header = header[:width]
+    body = [r[:width] + [None] * (width - len(r)) for r in rows[h + 1:]]
+    # Trailing rows that are entirely blank (formatted but empty) carry no answers.
+    while body and all(v in (None, "") for v in body[-1]):
+        body.pop()
+    if not body:
+        return problems + [error("sheet.header_only", "只有表头，没有任何答卷数据", "the sheet has a header row but no responses",
+                                 "请在问卷平台导出时选择“全部答卷”，确认文件中有数据行", "export all responses and check the file has data rows",
+                                 file=name, sheet=sheet, row=h + 1)]
+    if len(body) > limits.max_rows:
+        return problems + [error("file.too_many_rows", f"数据行数（{len(body)}）超过上限 {limits.max_rows}",
+                                 f"{len(body)} data rows exceed the limit of {limits.max_rows}",
+                                 "请拆分为多个文件后上传", "split the file into several files", file=name, sheet=sheet)]
+    if width > limits.max_columns:
+        return problems + [error("file.too_many_columns", f"列数（{width}）超过上限 {limits.max_columns}",
+                                 f"{width} columns exceed the limit of {limits.max_columns}",
+                                 "请删除与问卷无关的列", "delete columns that are not part of the survey", file=name, sheet=sheet)]
+    data = pd.DataFrame(body, dtype=object)
+    return RawSheet(name, sheet, sheet_names, header, data, h + 2, container, problems)
+
+
+def read_sheet(path: str | Path, *, limits: Limits = Limits(), sheet: str | None = None,
+               display_name: str | None = None) -> RawSheet | list[Problem]:
+    """Read the first sheet with data (or ``sheet``) of an upload.
+
+    Returns a :class:`RawSheet`, or the list of problems that made the file unreadable.
+    """
+    path = Path(path)
+    name = display_name or path.name
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return _refuse("file.unreadable", f"无法读取文件（{exc.strerror}）", f"cannot read the file ({exc.strerror})",
+                       "请确认文件存在且未被其他程序占用", "check that the file exists and is not locked", name)
+    if size > limits.max_bytes:
+        return _refuse("file.too_large", f"文件过大（{size / 2**20:.0f} MB，上限 {limits.max_bytes / 2**20:.0f} MB）",
+                       f"the file is too large ({size / 2**20:.0f} MB; limit {limits.max_bytes / 2**20:.0f} MB)",
+                       "请删除无关的工作表、图片和空白行，或拆分为多个文件", "remove unrelated sheets, pictures and blank rows, or split the file",
+                       name)
+    if size == 0:
+        return _refuse("file.empty", "文件为空（0 字节）", "the file is empty (0 bytes)",
+                       "请重新导出后上传", "export the file again and upload it", name)
+    ext = path.suffix.lower()
+    if ext in _MACRO_EXT:
+        return _refuse("file.macro", "启用宏的工作簿（.xlsm）出于安全原因不予处理",
+                       "macro-enabled workbooks (.xlsm) are not accepted, for safety",
+                       "在 Excel 中另存为“Excel 工作簿 (*.xlsx)”后再上传", "save it in Excel as .xlsx and upload again", name)
+    if ext not in _EXCEL_EXT | _TEXT_EXT:
+        return _refuse("file.type", f"不支持的文件类型“{ext or '无扩展名'}”", f"unsupported file type '{ext or 'none'}'",
+                       "请上传 .xlsx、.xls 或 .csv 文件", "upload an .xlsx, .xls or .csv file", name)
+    with open(path, "rb") as fh:
+        magic = fh.read(8)
+    problems: list[Problem] = []
+    if ext in _EXCEL_EXT:
+        if magic.startswith(_ZIP_MAGIC):
+            bad = _inspect_zip(path, name, limits)
+            if bad:
+                return bad
+            container = "xlsx"
+        elif magic == _OLE_MAGIC:
+            if ext != ".xls":
+                return _refuse("file.encrypted", "文件受密码保护（已加密），无法读取",
+                               "the workbook is password-protected (encrypted) and cannot be read",
+                               "请在 Excel 中取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后另存再上传",
+                               "remove the password in Excel (File → Info → Protect Workbook → Encrypt with "
+                               "Password, clear it), save and upload again", name)
+            container = "xls"
+        else:
+            problems.append(warning("file.misnamed", f"文件扩展名为 {ext}，但内容是文本（CSV），已按 CSV 读取",
+                                    f"the file is named {ext} but holds text (CSV); it was read as CSV",
+                                    "下次请使用正确的扩展名 .csv", "name such files .csv next time", file=name))
+            ext = ".csv"
+    if ext in _TEXT_EXT:
+        return _read_csv(path, name, limits, problems)
+    return _read_excel(path, name, limits, sheet, container, problems)
+
+
+def _read_csv(path: Path, name: str, limits: Limits, problems: list[Problem]) -> RawSheet | list[Problem]:
+    raw = path.read_bytes()
+    try:
+        text, enc = _decode_csv(raw)
+    except UnicodeDecodeError:
+        return problems + _refuse("file.encoding", "无法识别文件编码（既不是 UTF-8 也不是 GBK）",
+                                  "cannot decode the file: neither UTF-8 nor GBK/GB18030",
+                                  "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后上传", "save it as 'CSV UTF-8' and upload again", name)
+    try:
+        frame = pd.read_csv(StringIO(text), dtype=str, header=None, keep_default_na=False,
+                            skip_blank_lines=False, sep=None, engine="python")
+    except (pd.errors.ParserError, ValueError) as exc:
+        return problems + _refuse("file.csv_parse", f"CSV 格式错误：{exc}", f"malformed CSV: {exc}",
+                                  "请用 Excel 打开检查分隔符和引号后重新保存", "open it in Excel, check separators and quotes, save again", name)
+    rows = frame.to_numpy(dtype=object).tolist()
+    return _from_rows(rows, name, "CSV", ["CSV"], f"csv/{enc}", limits, problems)
+
+
+def _read_excel(path: Path, name: str, limits: Limits, sheet: str | None, container: str,
+                problems: list[Problem]) -> RawSheet | list[Problem]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        names = list(wb.sheet_names)
+        wanted = [sheet] if sheet else names
+        if sheet and sheet not in names:
+            return problems + [error("sheet.missing", f"找不到工作表“{sheet}”（现有：{'、'.join(names)}）",
+                                     f"no sheet named '{sheet}' (found: {', '.join(names)})",
+                                     "请检查工作表名称", "check the sheet name", file=name)]
+        for sheet_name in wanted:
+            rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=True)
+            if _first_header_row(rows) is not None:
+                return _from_rows(rows, name, sheet_name, names, container, limits, problems)
+        return problems + [error("sheet.empty", "所有工作表都是空的", "every sheet is empty",
+                                 "请确认上传的是导出的答卷数据文件", "upload the exported response data", file=name)]
+    except Exception as exc:  # calamine raises its own error types for corrupt or encrypted files
+        return problems + _refuse("file.corrupt", f"文件已损坏或格式无法识别（{type(exc).__name__}）",
+                                  f"the file is corrupt or not a readable workbook ({type(exc).__name__}: {exc})",
+                                  "请从问卷平台重新导出，或在 Excel 中打开后另存为 .xlsx 再上传",
+                                  "export it again, or open it in Excel and save as .xlsx", name)

@@ -1,0 +1,367 @@
+"""Synthetic surveys with a known truth, in every layout HR offices send.
+
+Respondents are nested in units; latent constructs follow a structural model in which
+empowerment lowers burden, accountability pressure raises it directly and through blame
+avoidance, and fault-tolerance awareness buffers pressure → blame avoidance. Likert items
+are cut from ``λ·η + √(1−λ²)·ε`` at fixed thresholds, reverse items from ``−η``. Speeders,
+straight-liners, attention failures, incomplete responses and duplicates are injected in
+known, disjoint numbers, so tests can assert the pipeline finds exactly those rows.
+
+Examples
+--------
+>>> from jianfu.instrument import load_instrument
+>>> inst = load_instrument("instruments/cadre_burden.yaml")          # doctest: +SKIP
+>>> survey = simulate(inst, n=300, seed=1)                            # doctest: +SKIP
+>>> survey.injected["speeder"]                                        # doctest: +SKIP
+9
+>>> write_survey(survey, inst, "wjx.xlsx", fmt="wjx-text")            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .instrument import Instrument
+
+__all__ = ["SynthSurvey", "simulate", "write_survey", "FORMATS", "STRUCTURAL_TRUTH"]
+
+Format = Literal["wjx-text", "wjx-code", "template", "csv"]
+FORMATS: tuple[str, ...] = ("wjx-text", "wjx-code", "template", "csv")
+
+#: Generating coefficients of the latent structural model (standardised latents).
+STRUCTURAL_TRUTH: dict[str, dict[str, float]] = {
+    "blame_avoidance": {"accountability_pressure": 0.40, "fault_tolerance": -0.20,
+                        "accountability_pressure:fault_tolerance": -0.20},
+    "burden": {"incentive_power": -0.15, "coordination_power": -0.12, "disciplinary_power": -0.08,
+               "discretion_resources": -0.15, "accountability_pressure": 0.25,
+               "blame_avoidance": 0.20, "responsibility_clarity": -0.10},
+    "initiative": {"burden": -0.25, "incentive_power": 0.15, "discretion_resources": 0.15,
+                   "fault_tolerance": 0.20},
+    "exhaustion": {"burden": 0.45, "digital_literacy": -0.10},
+}
+
+_THRESHOLDS = np.array([-1.3, -0.45, 0.35, 1.2])
+_EMPOWERMENT = ["incentive_power", "coordination_power", "disciplinary_power", "discretion_resources"]
+_SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
+_GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华")
+_PLACES = ["城关", "东城", "西湖", "南山", "北塘", "新桥", "青石", "柳河", "白沙", "金田",
+           "长乐", "永安", "清水", "红旗", "枫林", "太平", "双河", "石门", "桃源", "龙泉"]
+_LEVEL_SUFFIX = {"乡镇": "镇", "街道": "街道", "村（社区）": "社区"}
+
+
+@dataclass
+class SynthSurvey:
+    """A generated survey: answers, paradata, and what was injected where.
+
+    ``answers`` holds item and attention-check codes (float, NaN = missing), demographic
+    labels and open answers, keyed by instrument ids. ``flags`` marks, per injected kind,
+    the rows that carry it (disjoint). ``latent`` holds the generating factor scores.
+    """
+
+    answers: pd.DataFrame
+    duration_s: np.ndarray
+    submitted: list[datetime]
+    flags: pd.DataFrame
+    latent: pd.DataFrame
+    pii: pd.DataFrame
+    seed: int
+    truth: dict[str, dict[str, float]] = field(default_factory=lambda: STRUCTURAL_TRUTH)
+
+    @property
+    def injected(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.flags.sum().items()}
+
+    @property
+    def n_quarantined(self) -> int:
+        return int(self.flags.any(axis=1).sum())
+
+
+def _latent_model(n: int, unit_effect: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    corr = np.full((4, 4), 0.3) + np.eye(4) * 0.7
+    emp = rng.multivariate_normal(np.zeros(4), corr, size=n)
+    lat = pd.DataFrame(emp, columns=_EMPOWERMENT)
+    z = lambda: rng.standard_normal(n)  # noqa: E731
+    lat["accountability_pressure"] = z()
+    lat["fault_tolerance"] = 0.3 * lat[_EMPOWERMENT].mean(axis=1) + 0.9 * z()
+    lat["digital_literacy"] = z()
+    lat["responsibility_clarity"] = 0.25 * (lat.coordination_power + lat.discretion_resources) + 0.9 * z()
+    t = STRUCTURAL_TRUTH
+    ap, ft = lat.accountability_pressure, lat.fault_tolerance
+    lat["blame_avoidance"] = (t["blame_avoidance"]["accountability_pressure"] * ap
+                              + t["blame_avoidance"]["fault_tolerance"] * ft
+                              + t["blame_avoidance"]["accountability_pressure:fault_tolerance"] * ap * ft
+                              + 0.85 * z())
+    lat["burden"] = sum(b * lat[v] for v, b in t["burden"].items()) + unit_effect + 0.8 * z()
+    lat["initiative"] = sum(b * lat[v] for v, b in t["initiative"].items()) + 0.85 * z()
+    lat["exhaustion"] = sum(b * lat[v] for v, b in t["exhaustion"].items()) + 0.85 * z()
+    return lat
+
+
+def _codes(eta: np.ndarray, loading: float, shift: float, rng: np.random.Generator) -> np.ndarray:
+    y = loading * eta + np.sqrt(1 - loading**2) * rng.standard_normal(eta.shape[0]) + shift
+    return (np.searchsorted(_THRESHOLDS, y) + 1).astype(float)
+
+
+def simulate(inst: Instrument, n: int = 500, seed: int = 2024, *, n_units: int | None = None,
+             inject: bool = True, rates: dict[str, float] | None = None,
+             start: datetime | None = None) -> SynthSurvey:
+    """Generate ``n`` responses to ``inst`` from the latent structural model.
+
+    Parameters
+    ----------
+    inst : Instrument
+        The questionnaire; every first-order scale gets items, every demographic a value.
+    n : int
+        Number of rows, duplicates included.
+    seed : int
+        Seed of the NumPy generator; the same seed gives the same survey.
+    n_units : int, optional
+        Number of units (clusters); default ``max(5, n // 15)``.
+    inject : bool
+        Inject careless responding (default rates 3% speeder, 2% straight-liner, 3% attention,
+        2% incomplete, 2% duplicate, each at least one row when ``n >= 50``).
+    """
+    rng = np.random.default_rng(seed)
+    rates = rates or {"speeder": 0.03, "straightline": 0.02, "attention": 0.03,
+                      "incomplete": 0.02, "duplicate": 0.02}
+    counts = {k: (max(1, round(r * n)) if n >= 50 else 0) if inject else 0 for k, r in rates.items()}
+    n_dup = counts["duplicate"]
+    n_base = n - n_dup
+    n_units = n_units or max(5, n // 15)
+
+    level_opts = next(d.options for d in inst.demographics if d.id == "level") or ["乡镇"]
+    unit_level = rng.choice(len(level_opts), size=n_units, p=_probs(len(level_opts), rng))
+    unit_names = [f"{_PLACES[u % len(_PLACES)]}{'' if u < len(_PLACES) else u // len(_PLACES) + 1}"
+                  f"{_LEVEL_SUFFIX.get(level_opts[unit_level[u]], '')}" for u in range(n_units)]
+    region_of_unit = rng.integers(0, 4, size=n_units)
+    unit = rng.integers(0, n_units, size=n_base)
+    unit_effect = rng.normal(0, 0.35, size=n_units)[unit]
+
+    lat = _latent_model(n_base, unit_effect, rng)
+    lat = (lat - lat.mean()) / lat.std(ddof=0)
+    answers: dict[str, np.ndarray | list] = {}
+    for s in inst.first_order_scales:
+        if s.id in lat:
+            eta = lat[s.id].to_numpy()
+        else:  # a burden subscale: second-order loading on perceived burden
+            eta = 0.8 * lat["burden"].to_numpy() + 0.6 * rng.standard_normal(n_base)
+        for item in s.items:
+            loading = rng.uniform(0.65, 0.85)
+            answers[item.id] = _codes(-eta if item.reverse else eta, loading, rng.normal(0, 0.15), rng)
+    for check in inst.attention_checks:
+        answers[check.id] = np.full(n_base, float(check.expect))
+    for d in inst.demographics:
+        if d.id == "unit":
+            answers[d.id] = [unit_names[u] for u in unit]
+        elif d.id == "level":
+            answers[d.id] = [level_opts[unit_level[u]] for u in unit]
+        elif d.id == "region" and d.options and len(d.options) == 4:
+            answers[d.id] = [d.options[region_of_unit[u]] for u in unit]
+        elif d.options:
+            answers[d.id] = list(rng.choice(d.options, size=n_base, p=_probs(len(d.options), rng)))
+        else:
+            answers[d.id] = [""] * n_base
+    for q in inst.open_questions:
+        pool = ["希望减少重复填报。", "", "", "会议太多，希望精简。", "建议整合工作群。", "", "无"]
+        answers[q.id] = list(rng.choice(pool, size=n_base))
+    frame = pd.DataFrame(answers)
+    item_ids = [i.id for i in inst.items]
+
+    # Sparse item nonresponse for everyone (well under the incomplete threshold).
+    miss = rng.random((n_base, len(item_ids))) < 0.01
+    frame[item_ids] = frame[item_ids].mask(miss)
+
+    duration = np.clip(rng.lognormal(np.log(540), 0.35, size=n_base), 0.45 * 540, None)
+    flags = pd.DataFrame(False, index=range(n_base), columns=list(rates))
+    order = rng.permutation(n_base)
+    pos = 0
+
+    def take(k: int) -> np.ndarray:
+        nonlocal pos
+        rows = order[pos:pos + k]
+        pos += k
+        return rows
+
+    rows = take(counts["speeder"])
+    duration[rows] = rng.uniform(0.08, 0.22, size=len(rows)) * 540
+    flags.loc[rows, "speeder"] = True
+    for r in take(counts["straightline"]):
+        frame.loc[r, item_ids] = float(rng.integers(1, 6))
+        flags.loc[r, "straightline"] = True
+    for r in take(counts["attention"]):
+        for check in inst.attention_checks:
+            wrong = [c for c in inst.response_scales[check.response_scale].labels if c != check.expect]
+            frame.loc[r, check.id] = float(rng.choice(wrong))
+        flags.loc[r, "attention"] = True
+    for r in take(counts["incomplete"]):
+        k = int(len(item_ids) * rng.uniform(0.3, 0.6))
+        frame.loc[r, list(rng.choice(item_ids, size=k, replace=False))] = np.nan
+        flags.loc[r, "incomplete"] = True
+
+    t0 = start or datetime(2026, 10, 8, 8, 30)
+    gaps = np.cumsum(rng.exponential(300, size=n_base))
+    submitted = [t0 + timedelta(seconds=float(g)) for g in gaps]
+
+    # Duplicates: exact copies of clean respondents, submitted later than their originals.
+    clean = order[pos:]
+    sources = rng.choice(clean, size=n_dup, replace=False) if n_dup else np.array([], int)
+    dup = frame.iloc[sources].copy()
+    frame = pd.concat([frame, dup], ignore_index=True)
+    duration = np.concatenate([duration, rng.lognormal(np.log(540), 0.3, size=n_dup).clip(0.45 * 540)])
+    submitted += [submitted[s] + timedelta(minutes=float(rng.uniform(5, 600))) for s in sources]
+    flags = pd.concat([flags, pd.DataFrame({k: k == "duplicate" for k in rates}, index=range(n_dup))],
+                      ignore_index=True)
+    lat = pd.concat([lat, lat.iloc[sources]], ignore_index=True)
+
+    # Rows in submission order, as exports list them.
+    by_time = np.argsort(np.array(submitted, dtype="datetime64[s]"), kind="stable")
+    frame = frame.iloc[by_time].reset_index(drop=True)
+    flags = flags.iloc[by_time].reset_index(drop=True)
+    lat = lat.iloc[by_time].reset_index(drop=True)
+    duration = np.round(duration[by_time]).astype(int)
+    submitted = [submitted[i] for i in by_time]
+    pii = _fake_pii(len(frame), rng)
+    return SynthSurvey(frame, duration, submitted, flags, lat, pii, seed)
+
+
+def _probs(k: int, rng: np.random.Generator) -> np.ndarray:
+    p = rng.dirichlet(np.full(k, 4.0))
+    return p / p.sum()
+
+
+def _fake_pii(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Names, mobile numbers and IPs such as real exports carry (all fictitious)."""
+    names = [rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN, size=rng.integers(1, 3))) for _ in range(n)]
+    phones = [f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}" for _ in range(n)]
+    ips = [f"{rng.integers(1, 224)}.{rng.integers(0, 256)}.{rng.integers(0, 256)}.{rng.integers(1, 255)}"
+           for _ in range(n)]
+    return pd.DataFrame({"name": names, "phone": phones, "ip": ips})
+
+
+# ---------------------------------------------------------------- layouts
+
+
+def _wjx_columns(inst: Instrument) -> list[tuple[str, str, str]]:
+    """(header, kind, id) in 问卷星 order: personal data, demographics, Likert grids, open questions."""
+    cols: list[tuple[str, str, str]] = []
+    q = 0
+
+    def nxt() -> int:
+        nonlocal q
+        q += 1
+        return q
+
+    cols.append((f"{nxt()}、您的姓名：", "pii", "name"))
+    cols.append((f"{nxt()}、您的手机号码：", "pii", "phone"))
+    for d in inst.demographics:
+        cols.append((f"{nxt()}、{d.text.zh}：", "demo", d.id))
+    checks_after = {c.after: c for c in inst.attention_checks}
+    for s in inst.first_order_scales:
+        k = nxt()
+        for item in s.items:
+            cols.append((f"{k}、({item.text.zh})", "likert", item.id))
+        if s.id in checks_after:
+            c = checks_after[s.id]
+            cols.append((f"{k}、({c.text.zh})", "likert", c.id))
+    for c in inst.attention_checks:
+        if c.after is None or c.after not in {s.id for s in inst.first_order_scales}:
+            cols.append((f"{nxt()}、{c.text.zh}", "likert", c.id))
+    for o in inst.open_questions:
+        cols.append((f"{nxt()}、{o.text.zh}", "open", o.id))
+    return cols
+
+
+def _scale_of(inst: Instrument) -> dict[str, str]:
+    m = {i.id: s.response_scale for s in inst.first_order_scales for i in s.items}
+    m.update({c.id: c.response_scale for c in inst.attention_checks})
+    return m
+
+
+def survey_table(survey: SynthSurvey, inst: Instrument, fmt: Format) -> pd.DataFrame:
+    """The survey as the table a given export layout would hold (headers and cell values)."""
+    a = survey.answers
+    rs_of = _scale_of(inst)
+    labels = {k: inst.response_scales[v].labels for k, v in rs_of.items()}
+    out: dict[str, list | np.ndarray | pd.Series] = {}
+    if fmt == "csv":
+        out["submitted"] = [t.strftime("%Y-%m-%d %H:%M:%S") for t in survey.submitted]
+        out["duration_s"] = survey.duration_s
+        for col in a.columns:
+            out[col] = a[col].astype("Int64") if col in rs_of else a[col]
+        return pd.DataFrame(out)
+    if fmt.startswith("wjx"):
+        n = len(a)
+        out["序号"] = np.arange(1, n + 1)
+        out["提交答卷时间"] = [t.strftime("%Y/%m/%d %H:%M:%S") for t in survey.submitted]
+        out["所用时间"] = [f"{d}秒" for d in survey.duration_s]
+        out["来源"] = ["微信"] * n
+        out["来源详情"] = ["N/A"] * n
+        out["来自IP"] = [f"{ip}(浙江-杭州)" for ip in survey.pii["ip"]]
+        columns = _wjx_columns(inst)
+    else:
+        columns = [(h, kind, ident) for h, kind, ident in _wjx_columns(inst) if kind != "pii"]
+        columns = [(_plain_header(inst, ident), kind, ident) for _, kind, ident in columns]
+    demo_opts = {d.id: d.options for d in inst.demographics}
+    for header, kind, ident in columns:
+        if kind == "pii":
+            out[header] = survey.pii[ident]
+        elif kind == "likert":
+            col = a[ident]
+            if fmt == "wjx-code":
+                out[header] = col.astype("Int64")
+            else:
+                out[header] = col.map(labels[ident]).fillna("(跳过)" if fmt == "wjx-text" else "")
+        elif kind == "demo" and fmt == "wjx-code" and demo_opts.get(ident):
+            out[header] = a[ident].map({o: i + 1 for i, o in enumerate(demo_opts[ident])})
+        else:
+            out[header] = a[ident].fillna("")
+    return pd.DataFrame(out)
+
+
+def _plain_header(inst: Instrument, ident: str) -> str:
+    for d in inst.demographics:
+        if d.id == ident:
+            return d.text.zh
+    for c in inst.attention_checks:
+        if c.id == ident:
+            return c.text.zh
+    for o in inst.open_questions:
+        if o.id == ident:
+            return o.text.zh
+    return next(i.text.zh for i in inst.items if i.id == ident)
+
+
+def write_survey(survey: SynthSurvey, inst: Instrument, path: str | Path, fmt: Format = "wjx-text") -> Path:
+    """Write the survey in one of :data:`FORMATS` (``.xlsx`` except ``csv``)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = survey_table(survey, inst, fmt)
+    if fmt == "csv":
+        table.to_csv(path, index=False, encoding="utf-8-sig")
+    elif fmt == "template":
+        from .template import fill_template
+
+        fill_template(inst, table, path)
+    else:
+        _write_xlsx(table, path, sheet="Sheet1")
+    return path
+
+
+def _write_xlsx(table: pd.DataFrame, path: Path, sheet: str) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    ws.append(list(table.columns))
+    for row in table.itertuples(index=False):
+        ws.append([None if (v is pd.NA or (isinstance(v, float) and np.isnan(v))) else
+                   (int(v) if isinstance(v, np.integer) else v) for v in row])
+    wb.save(path)
