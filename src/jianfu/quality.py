@@ -1,0 +1,67 @@
+"""Data-quality flags from the instrument's ``quality`` section.
+
+* speeder — completion time under ``min_fraction_of_median`` × the file's median time;
+* straightline — one and the same answer to every answered Likert item of the battery
+  (scale items; attention checks excluded), at least three answered;
+* attention — any attention check answered with something other than ``expect``;
+* incomplete — fewer than ``min_answered`` of the Likert items answered;
+* duplicate — identical answers to every item and demographic as an earlier submission
+  (by submission time, then file order); the later copies are flagged.
+
+Flagged rows are quarantined, never deleted; a flag switched off in the YAML is still
+computed and reported but does not quarantine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .instrument import FLAG_NAMES, Instrument
+
+__all__ = ["flag_quality", "FLAG_NAMES"]
+
+
+def flag_quality(frame: pd.DataFrame, inst: Instrument) -> pd.DataFrame:
+    """Boolean flags per row (columns :data:`FLAG_NAMES`) plus ``quarantined`` and ``reasons``.
+
+    ``frame`` is the concatenation of ingested files (see :func:`jianfu.ingest.ingest_file`);
+    speeders are judged against the median of their own file.
+    """
+    q = inst.quality
+    items = [i.id for i in inst.items if i.id in frame]
+    likert = frame[items].to_numpy(dtype=float) if items else np.empty((len(frame), 0))
+    answered = ~np.isnan(likert)
+    n_answered = answered.sum(axis=1)
+    flags = pd.DataFrame(index=frame.index)
+
+    duration = frame["_duration_s"].astype(float)
+    median = duration.groupby(frame["_file_sha256"]).transform("median")
+    flags["speeder"] = (duration < q.speeder.min_fraction_of_median * median).fillna(False).to_numpy(bool)
+
+    with np.errstate(invalid="ignore"):
+        lo = np.where(answered, likert, np.inf).min(axis=1)
+        hi = np.where(answered, likert, -np.inf).max(axis=1)
+    flags["straightline"] = (n_answered >= 3) & (lo == hi)
+
+    failed = np.zeros(len(frame), dtype=bool)
+    for check in inst.attention_checks:
+        if check.id in frame:
+            v = frame[check.id].to_numpy(dtype=float)
+            failed |= ~np.isnan(v) & (v != check.expect)
+    flags["attention"] = failed
+
+    share = n_answered / max(1, len(inst.items))
+    flags["incomplete"] = share < q.incomplete.min_answered
+
+    keys = items + [d.id for d in inst.demographics if d.id in frame]
+    order = frame.sort_values(["_submitted", "_file_sha256", "_row"], kind="stable", na_position="last").index
+    dup = frame.loc[order, keys].duplicated(keep="first")
+    flags["duplicate"] = dup.reindex(frame.index).to_numpy(bool)
+
+    enabled = q.enabled_flags
+    flags["quarantined"] = flags[enabled].any(axis=1) if enabled else False
+    names = np.array(FLAG_NAMES)
+    active = flags[list(FLAG_NAMES)].to_numpy(bool)
+    flags["reasons"] = [",".join(names[row]) for row in active]
+    return flags

@@ -1,0 +1,124 @@
+"""Hierarchical OLS with cluster-robust standard errors, as a methods reviewer expects.
+
+Blocks of terms enter in order on one listwise sample; each block reports R², adjusted
+R², ΔR² and the F-test of ΔR². The final model reports b, SE, t, p, 95% CI, standardised β
+and VIF per term. Standard errors are cluster-robust by ``cluster`` (CR1, statsmodels'
+small-sample correction) when there are at least ``min_clusters`` clusters, and HC3
+otherwise; the choice is stated in the result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+from .plan import ModelSpec
+
+__all__ = ["design_matrix", "fit_hierarchical"]
+
+
+def _centre(x: pd.Series) -> pd.Series:
+    return x - x.mean()
+
+
+def design_matrix(data: pd.DataFrame, terms: list[str], categorical: dict[str, list[str]]
+                  ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Columns for ``terms``: dummies for categorical variables (first level present is the
+    reference, named ``var[level]``), numeric columns as they are, and ``a:b`` as the product
+    of mean-centred ``a`` and ``b``. Returns the matrix and each column's source term."""
+    cols: dict[str, pd.Series] = {}
+    source: dict[str, str] = {}
+    for term in terms:
+        if ":" in term:
+            parts = term.split(":")
+            prod = _centre(data[parts[0]].astype(float))
+            for p in parts[1:]:
+                prod = prod * _centre(data[p].astype(float))
+            cols[term], source[term] = prod, term
+        elif term in categorical:
+            levels = [lv for lv in categorical[term] if (data[term] == lv).any()]
+            for lv in levels[1:]:
+                name = f"{term}[{lv}]"
+                cols[name], source[name] = (data[term] == lv).astype(float), term
+        else:
+            cols[term], source[term] = data[term].astype(float), term
+    return pd.DataFrame(cols, index=data.index), source
+
+
+def _fit(y: pd.Series, X: pd.DataFrame, groups: pd.Series | None):
+    Xc = sm.add_constant(X, has_constant="add")
+    model = sm.OLS(y, Xc)
+    if groups is not None:
+        return model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}), Xc
+    return model.fit(cov_type="HC3"), Xc
+
+
+def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str, list[str]]) -> dict:
+    """Fit ``spec`` block by block on the rows complete for every variable it uses.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Scale scores and demographics of accepted rows.
+    spec : ModelSpec
+        Outcome, blocks of terms, cluster variable.
+    categorical : dict
+        Categorical variables and their levels in order (the first present is the reference).
+
+    Returns
+    -------
+    dict
+        ``outcome, n, r2, adj_r2, se_type, n_clusters, blocks[], terms{}`` with, per term,
+        ``b, se, t, p, ci_low, ci_high, beta, vif``. ``beta`` is ``None`` for dummies.
+    """
+    variables = sorted({spec.outcome, *[p for t in spec.terms for p in t.split(":")]}
+                       | ({spec.cluster} if spec.cluster else set()))
+    sample = data[variables].dropna()
+    n = len(sample)
+    y = sample[spec.outcome].astype(float)
+    groups = None
+    se_type = "HC3"
+    n_clusters = None
+    if spec.cluster:
+        n_clusters = int(sample[spec.cluster].nunique())
+        if n_clusters >= spec.min_clusters:
+            groups, se_type = sample[spec.cluster], f"cluster-robust by {spec.cluster}"
+    X_full, source = design_matrix(sample, spec.terms, categorical)
+    X_full = X_full.loc[:, X_full.std() > 0]
+    if n <= X_full.shape[1] + 2:
+        return {"outcome": spec.outcome, "n": n, "r2": None, "terms": {}, "blocks": [],
+                "note": f"too few complete rows ({n}) for {X_full.shape[1]} predictors"}
+
+    blocks = []
+    prev_r2, prev_k = 0.0, 0
+    entered: list[str] = []
+    for block in spec.blocks:
+        entered += block.terms
+        cols = [c for c in X_full.columns if source[c] in entered]
+        res = sm.OLS(y, sm.add_constant(X_full[cols], has_constant="add")).fit()
+        k = len(cols)
+        df1, df2 = k - prev_k, n - k - 1
+        delta = res.rsquared - prev_r2
+        f = (delta / df1) / ((1 - res.rsquared) / df2) if df1 > 0 and df2 > 0 else float("nan")
+        blocks.append({"name": block.name, "r2": float(res.rsquared), "adj_r2": float(res.rsquared_adj),
+                       "delta_r2": float(delta), "f_change": float(f), "df1": int(df1), "df2": int(df2),
+                       "p_change": float(stats.f.sf(f, df1, df2)) if df1 > 0 and df2 > 0 else float("nan")})
+        prev_r2, prev_k = res.rsquared, k
+
+    res, Xc = _fit(y, X_full, groups)
+    ci = res.conf_int(alpha=0.05)
+    sd_y = y.std(ddof=1)
+    vifs = {c: float(variance_inflation_factor(Xc.to_numpy(), j)) for j, c in enumerate(Xc.columns) if c != "const"}
+    terms = {}
+    for c in X_full.columns:
+        is_dummy = source[c] in categorical
+        terms[c] = {"b": float(res.params[c]), "se": float(res.bse[c]), "t": float(res.tvalues[c]),
+                    "p": float(res.pvalues[c]), "ci_low": float(ci.loc[c, 0]), "ci_high": float(ci.loc[c, 1]),
+                    "beta": None if is_dummy else float(res.params[c] * X_full[c].std(ddof=1) / sd_y),
+                    "vif": vifs.get(c), "term": source[c]}
+    return {"outcome": spec.outcome, "n": n, "r2": float(res.rsquared), "adj_r2": float(res.rsquared_adj),
+            "se_type": se_type, "n_clusters": n_clusters, "blocks": blocks, "terms": terms,
+            "intercept": {"b": float(res.params["const"]), "se": float(res.bse["const"])}}
