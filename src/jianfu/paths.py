@@ -10,7 +10,8 @@ PROJ_ROOT = Path(os.environ.get("JIANFU_HOME", Path(__file__).resolve().parents[
 
 INSTRUMENTS_DIR = PROJ_ROOT / "instruments"
 DEFAULT_INSTRUMENT = INSTRUMENTS_DIR / "cadre_burden.yaml"
-DATA_DIR = PROJ_ROOT / "data"
+#: Runtime data (inbox, archive, store, secret key); ``JIANFU_DATA_DIR`` overrides it.
+DATA_DIR = Path(os.environ.get("JIANFU_DATA_DIR", PROJ_ROOT / "data"))
 SAMPLE_DIR = DATA_DIR / "sample"
 ARCHIVE_DIR = DATA_DIR / "archive"
 STORE_DIR = DATA_DIR / "store"

@@ -1,0 +1,35 @@
+"""Nothing lost, nothing twice: archive and store."""
+
+from __future__ import annotations
+
+from jianfu import pipeline
+
+
+def test_two_identical_runs_store_every_row_exactly_once(inst, survey_files, settings):
+    files = [survey_files["wjx-text"], survey_files["csv"]]
+    for _ in range(2):
+        results = [pipeline.ingest_one(f, inst, settings) for f in files]
+        frame = pipeline.clean(results, inst)
+        pipeline.store_rows(frame, results, inst, "2026-10", settings)
+    from jianfu.store import Store
+
+    with Store(settings.store_path) as store:
+        rows = store.rows(inst)
+        n_files = store.con.execute("SELECT count(*) FROM files").fetchone()[0]
+    assert len(rows) == sum(r.n_rows for r in results)
+    assert not rows.duplicated(["_file_sha256", "_sheet", "_row"]).any()
+    assert set(rows["status"]) == {"accepted", "quarantined"}
+    assert rows.loc[rows.status == "quarantined", "reasons"].str.len().gt(0).all()
+    assert n_files == 2
+    archived = sorted(p.name for p in settings.archive_dir.iterdir())
+    assert archived == sorted(f"{r.sha256}{r.path[r.path.rfind('.'):]}" for r in results)
+    for r, f in zip(results, files):
+        assert (settings.archive_dir / f"{r.sha256}{f.suffix}").read_bytes() == f.read_bytes()
+
+
+def test_rejected_files_are_archived_too(inst, settings, tmp_path):
+    bad = tmp_path / "wrong.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    r = pipeline.ingest_one(bad, inst, settings)
+    assert r.status == "rejected"
+    assert (settings.archive_dir / f"{r.sha256}.csv").exists()
