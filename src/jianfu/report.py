@@ -159,7 +159,10 @@ def write_report(summary: dict, inst: Instrument, path: str | Path) -> Path:
     top = _title(ws, "量表得分与信度", "得分为反向计分后题目的均值（1–5）；α、ω 以有效答卷、列表删除计算。α ≥ .70 为可接受。")
     rows = []
     for s in inst.scales:
-        st = summary["scales"][s.id]
+        st = summary["scales"].get(s.id)
+        if st is None:  # no accepted rows in this run
+            rows.append([s.name.zh, s.id, None, 0, None, None, None, None])
+            continue
         rows.append([s.name.zh, s.id, st["n_items"], st["n"], st["mean"], st["sd"], st["alpha"], st["omega"]])
     _table(ws, top, ["量表", "代码", "题目数", "n", "均值", "标准差", "Cronbach α", "McDonald ω"], rows,
            formats={4: "0.00", 5: "0.00", 6: _STAT, 7: _STAT}, widths=[22, 28, 8, 8, 10, 10, 12, 12])

@@ -1,0 +1,144 @@
+"""End to end: the Prefect flow and the jianfu CLI (one shared Prefect test harness)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from jianfu.cli import app
+from jianfu.report import SHEETS
+
+FLAGS = {"speeder", "straightline", "attention", "incomplete", "duplicate"}
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("JIANFU_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path
+
+
+@pytest.mark.prefect
+def test_flow_end_to_end(prefect_harness, inst, survey, survey_files, tmp_path):
+    from flows.survey_pipeline import survey_pipeline
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n", encoding="utf-8")
+    summary = survey_pipeline(files=[str(survey_files["wjx-text"]), str(bad)], wave="2026-10",
+                              out=str(tmp_path / "reports"), data_dir=str(tmp_path / "data"))
+    assert summary["rows"] == {"read": len(survey.answers), "accepted": len(survey.answers) - survey.n_quarantined,
+                               "quarantined": survey.n_quarantined}
+    assert summary["flags"] == survey.injected
+    assert [f["status"] for f in summary["files"]] == ["accepted", "rejected"]
+    assert summary["files"][1]["errors"]
+    assert set(summary["scales"]) == {s.id for s in inst.scales}
+    wb = load_workbook(summary["report"])
+    assert wb.sheetnames[: len(SHEETS)] == SHEETS
+    ws = wb["回归结果"]
+    values = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, float)]
+    # openpyxl stores 16 significant digits
+    def written(x: float) -> bool:
+        return any(abs(v - x) <= 1e-12 * max(1.0, abs(x)) for v in values)
+
+    for m in summary["models"].values():
+        for t in m["terms"].values():
+            assert written(t["b"]) and written(t["se"])
+    assert (tmp_path / "data" / "store" / "jianfu.duckdb").exists()
+
+
+@pytest.mark.prefect
+def test_cli_run_json_contract(prefect_harness, cli_env, survey, survey_files):
+    result = CliRunner().invoke(app, ["run", str(survey_files["wjx-code"]), "--json", "--wave", "w1",
+                                      "--out", str(cli_env / "reports")])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert {"report", "instrument", "files", "rows", "flags", "scales", "models"} <= set(d)
+    assert d["instrument"] == {"id": "cadre_burden", "version": "1.0"}
+    f = d["files"][0]
+    assert {"path", "sha256", "format", "status", "errors", "warnings"} <= set(f) and f["format"] == "wjx-code"
+    assert set(d["flags"]) == FLAGS and d["flags"] == survey.injected
+    assert d["rows"]["quarantined"] == survey.n_quarantined
+    for s in d["scales"].values():
+        assert {"n", "mean", "sd", "alpha", "omega"} <= set(s)
+    m = d["models"]["empowerment_burden"]
+    assert m["outcome"] == "burden" and m["n"] > 0 and 0 < m["r2"] < 1
+    assert {"b", "se", "p", "beta"} <= set(m["terms"]["incentive_power"])
+    assert Path(d["report"]).exists()
+
+
+@pytest.mark.prefect
+def test_cli_run_exits_1_when_no_file_is_accepted(prefect_harness, cli_env):
+    bad = cli_env / "nothing.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", str(bad), str(cli_env / "missing.xlsx"), "--json",
+                                      "--out", str(cli_env / "r")])
+    assert result.exit_code == 1
+    d = json.loads(result.stdout)
+    assert [f["status"] for f in d["files"]] == ["rejected", "rejected"]
+    assert "Traceback" not in result.output
+
+
+def test_cli_usage_errors_exit_2(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(app, ["run"]).exit_code == 2
+    assert runner.invoke(app, ["synth", "--format", "pdf", "-o", str(tmp_path / "x")]).exit_code == 2
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: x\n", encoding="utf-8")
+    r = runner.invoke(app, ["validate", "f.xlsx", "--instrument", str(broken)])
+    assert r.exit_code == 2 and "version" in r.output
+
+
+def test_validate_json_never_starts_prefect(survey_files, tmp_path):
+    bad = tmp_path / "bad.xlsm"
+    bad.write_bytes(survey_files["wjx-text"].read_bytes())
+    code = ("import sys, json; from typer.testing import CliRunner; from jianfu.cli import app; "
+            f"r = CliRunner().invoke(app, ['validate', {str(survey_files['csv'])!r}, {str(bad)!r}, '--json']); "
+            "print(json.dumps({'code': r.exit_code, 'out': r.stdout, 'prefect': 'prefect' in sys.modules}))")
+    out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                    check=True).stdout.splitlines()[-1])
+    assert out["prefect"] is False
+    assert out["code"] == 1
+    d = json.loads(out["out"])
+    assert d["valid"] is False
+    good, macro = d["files"]
+    assert good["status"] == "accepted" and good["flags"]["duplicate"] > 0
+    p = macro["problems"][0]
+    assert p["code"] == "file.macro" and p["file"] == "bad.xlsm" and p["zh"] and p["en"] and p["fix_zh"]
+
+
+def test_template_and_synth_commands(tmp_path, inst):
+    runner = CliRunner()
+    t = tmp_path / "t.xlsx"
+    assert runner.invoke(app, ["template", "-o", str(t)]).exit_code == 0
+    wb = load_workbook(t)
+    assert wb.sheetnames == ["问卷数据", "说明", "编码表"]
+    ws = wb["问卷数据"]
+    assert ws.freeze_panes == "A2"
+    headers = [c.value for c in ws[1]]
+    coded = [h for h in headers if h not in {"您所在的单位名称（乡镇、街道或村社区）",
+                                              inst.open_questions[0].text.zh}]
+    validated = {str(r).split(":")[0] for dv in ws.data_validations.dataValidation for r in dv.sqref.ranges}
+    assert len(validated) == len(coded)
+    s = tmp_path / "s.csv"
+    r = runner.invoke(app, ["synth", "--n", "120", "--format", "csv", "--seed", "3", "-o", str(s), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["injected"]["speeder"] == 4
+
+
+@pytest.mark.slow
+def test_real_cli_subprocess_stdout_is_pure_json(survey_files, tmp_path):
+    """The installed command, as a user runs it: its own temporary Prefect server, JSON alone on stdout."""
+    exe = Path(sys.executable).with_name("jianfu")
+    env = {**os.environ, "JIANFU_DATA_DIR": str(tmp_path / "data"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.run([str(exe), "run", str(survey_files["csv"]), "--json", "--out", str(tmp_path / "r")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    d = json.loads(proc.stdout)
+    assert d["files"][0]["format"] == "csv" and Path(d["report"]).exists()
+    assert "Traceback" not in proc.stderr
