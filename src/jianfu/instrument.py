@@ -97,6 +97,7 @@ class Scale(_Model):
 class Demographic(_Model):
     id: str
     text: Text
+    label: Text | None = None
     options: list[str] | None = None
     free_text: bool = False
 

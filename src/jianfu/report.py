@@ -89,6 +89,24 @@ def _page(ws: Worksheet) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
+def _se_zh(se_type: str | None) -> str:
+    if se_type and se_type.startswith("cluster-robust by "):
+        return f"按{se_type.removeprefix('cluster-robust by ')}聚类的稳健标准误"
+    return "HC3 稳健标准误（单位数不足以聚类）" if se_type == "HC3" else (se_type or "")
+
+
+def term_label(term: str, inst: Instrument) -> str:
+    """Chinese label of a model term: scale name, ``单位层级：街道`` for a dummy, ``×`` for interactions."""
+    names = {s.id: s.name.zh for s in inst.scales}
+    names.update({d.id: (d.label.zh if d.label else d.id) for d in inst.demographics})
+    if ":" in term:
+        return " × ".join(names.get(p, p) for p in term.split(":"))
+    if term.endswith("]") and "[" in term:
+        var, level = term[:-1].split("[", 1)
+        return f"{names.get(var, var)}：{level}"
+    return names.get(term, term)
+
+
 def findings(summary: dict, inst: Instrument) -> list[str]:
     """Plain-language key findings generated from the results."""
     names = {s.id: s.name.zh for s in inst.scales}
@@ -108,7 +126,7 @@ def findings(summary: dict, inst: Instrument) -> list[str]:
             out.append("赋能与负担：本次数据中没有发现哪一类赋能与负担感知显著相关（p < .05）。")
         if higher:
             out.append("、".join(higher) + " 越高，负担感知越重。")
-        out.append(f"该模型解释了负担感知差异的 {model['r2'] * 100:.1f}%（n = {model['n']}，{model['se_type']}）。")
+        out.append(f"该模型解释了负担感知差异的 {model['r2'] * 100:.1f}%（n = {model['n']}，{_se_zh(model.get('se_type'))}）。")
     mod = summary["models"].get("fault_tolerance_moderation")
     if mod and "accountability_pressure:fault_tolerance" in mod.get("terms", {}):
         t = mod["terms"]["accountability_pressure:fault_tolerance"]
@@ -176,11 +194,11 @@ def write_report(summary: dict, inst: Instrument, path: str | Path) -> Path:
         label = (m.get("label") or {}).get("zh") or model_id
         ws.cell(row=top, column=1, value=f"{label}（因变量：{names.get(m['outcome'], m['outcome'])}；模型 {model_id}）").font = \
             Font(name=FONT, bold=True)
-        rows = [[names.get(term, term), term, t["b"], t["se"], t["beta"], t["p"], _p_text(t["p"]) + _stars(t["p"])]
+        rows = [[term_label(term, inst), term, t["b"], t["se"], t["beta"], t["p"], _p_text(t["p"]) + _stars(t["p"])]
                 for term, t in m.get("terms", {}).items()]
         rows += [[f"ΔR²（{b['name']}）", "", b["delta_r2"], None, None, b["p_change"], _p_text(b["p_change"])]
                  for b in m.get("blocks", [])]
-        rows.append(["R² / n", "", m.get("r2"), None, None, None, f"n = {m['n']}"])
+        rows.append(["R² / n", "", m.get("r2"), None, None, None, f"n = {m['n']}；{_se_zh(m.get('se_type'))}"])
         top = _table(ws, top + 1, ["变量", "代码", "b", "SE", "β", "p", "显著性"], rows,
                      formats={2: _STAT, 3: _STAT, 4: _STAT, 5: _STAT}, widths=[30, 36, 10, 10, 10, 10, 12])
     _page(ws)
