@@ -35,6 +35,9 @@ _TENCENT_META = {"编号", "开始答题时间", "结束答题时间", "答题�
 _DURATION_HEADERS = {"所用时间", "答题时长", "duration_s", "用时", "用时秒", "答题用时", "答题用时秒"}
 _SUBMITTED_HEADERS = {"提交答卷时间", "结束答题时间", "提交时间", "结束时间", "submitted"}
 _IGNORED_META = _WJX_META | _TENCENT_META | {"respondent", "备注"}
+_DURATION_KEYS = {header_key(h) for h in _DURATION_HEADERS}
+_SUBMITTED_KEYS = {header_key(h) for h in _SUBMITTED_HEADERS}
+_IGNORED_KEYS = {header_key(h) for h in _IGNORED_META}
 _DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)(?:小时|时|h))?(?:(\d+(?:\.\d+)?)(?:分钟|分|m|min))?(?:(\d+(?:\.\d+)?)(?:秒|s|sec))?$")
 _CODE_LABEL_RE = re.compile(r"^(\d+)(?:\((.*)\)|[.、:](.*))$")
 
@@ -243,11 +246,11 @@ def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits()
             matched[j] = ident
         elif pii:
             pii_cols[j] = pii
-        elif k in {header_key(m) for m in _DURATION_HEADERS} and "duration" not in meta_cols:
+        elif k in _DURATION_KEYS and "duration" not in meta_cols:
             meta_cols["duration"] = j
-        elif k in {header_key(m) for m in _SUBMITTED_HEADERS} and "submitted" not in meta_cols:
+        elif k in _SUBMITTED_KEYS and "submitted" not in meta_cols:
             meta_cols["submitted"] = j
-        elif k in {header_key(m) for m in _IGNORED_META}:
+        elif k in _IGNORED_KEYS:
             continue
         else:
             values_kind = pii_kind_of_values(raw.data[j])
@@ -301,8 +304,7 @@ def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits()
                 out["_respondent_key"] = keyed_hash(raw.data[col], secret).to_numpy()
                 break
 
-    scale_of = {i.id: s.response_scale for s in inst.first_order_scales for i in s.items}
-    scale_of.update({c.id: c.response_scale for c in inst.attention_checks})
+    scale_of = inst.likert_response_scale()
     lookups = {rs: _likert_lookup(inst, rs) for rs in set(scale_of.values())}
     options = {d.id: d.options for d in inst.demographics}
     for j, ident in matched.items():

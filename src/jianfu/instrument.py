@@ -177,6 +177,12 @@ class Instrument(_Model):
                 return s
         raise KeyError(scale_id)
 
+    def likert_response_scale(self) -> dict[str, str]:
+        """Response-scale id of every Likert question: scale items and attention checks."""
+        out = {item.id: s.response_scale for s in self.first_order_scales for item in s.items}
+        out.update({c.id: c.response_scale for c in self.attention_checks})
+        return out
+
     def item_scale(self) -> dict[str, Scale]:
         """Map each item id to the first-order scale that owns it."""
         return {item.id: s for s in self.first_order_scales for item in s.items}

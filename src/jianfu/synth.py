@@ -277,16 +277,10 @@ def _wjx_columns(inst: Instrument) -> list[tuple[str, str, str]]:
     return cols
 
 
-def _scale_of(inst: Instrument) -> dict[str, str]:
-    m = {i.id: s.response_scale for s in inst.first_order_scales for i in s.items}
-    m.update({c.id: c.response_scale for c in inst.attention_checks})
-    return m
-
-
 def survey_table(survey: SynthSurvey, inst: Instrument, fmt: Format) -> pd.DataFrame:
     """The survey as the table a given export layout would hold (headers and cell values)."""
     a = survey.answers
-    rs_of = _scale_of(inst)
+    rs_of = inst.likert_response_scale()
     labels = {k: inst.response_scales[v].labels for k, v in rs_of.items()}
     out: dict[str, list | np.ndarray | pd.Series] = {}
     if fmt == "csv":
