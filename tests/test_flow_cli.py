@@ -25,7 +25,7 @@ def cli_env(tmp_path, monkeypatch):
 
 
 @pytest.mark.prefect
-def test_flow_end_to_end(prefect_harness, inst, survey, survey_files, tmp_path):
+def test_flow_end_to_end(prefect_harness, inst, survey, survey_files, tmp_path, caplog):
     from flows.survey_pipeline import survey_pipeline
 
     bad = tmp_path / "bad.csv"
@@ -50,6 +50,18 @@ def test_flow_end_to_end(prefect_harness, inst, survey, survey_files, tmp_path):
         for t in m["terms"].values():
             assert written(t["b"]) and written(t["se"])
     assert (tmp_path / "data" / "store" / "jianfu.duckdb").exists()
+
+    # No name, phone number or IP from the input reaches the store, the report or the logs.
+    from jianfu.store import Store
+
+    with Store(tmp_path / "data" / "store" / "jianfu.duckdb", read_only=True) as store:
+        stored = store.rows(inst).astype(str).to_csv() + store.con.execute("SELECT * FROM files").df().to_csv()
+    assert len(stored) > 10_000
+    report_text = "\n".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row)
+    leaks = [*survey.pii["name"], *survey.pii["phone"], *survey.pii["ip"]]
+    for where, text in [("store", stored), ("report", report_text), ("logs", caplog.text)]:
+        found = [x for x in leaks if len(x) >= 3 and x in text]
+        assert not found, f"personal data in the {where}: {found[:3]}"
 
 
 @pytest.mark.prefect

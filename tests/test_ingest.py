@@ -18,7 +18,7 @@ from jianfu.template import RESPONSE_SHEET, write_template
 FLAGS = ["speeder", "straightline", "attention", "incomplete", "duplicate"]
 
 
-@pytest.mark.parametrize("fmt", ["wjx-text", "wjx-code", "template", "csv"])
+@pytest.mark.parametrize("fmt", ["wjx-text", "wjx-code", "template", "csv", "tencent"])
 def test_each_layout_is_detected_matched_and_flagged(inst, survey, survey_files, fmt):
     r = ingest_file(survey_files[fmt], inst)
     assert r.status == "accepted", [str(p) for p in r.errors]

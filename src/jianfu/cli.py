@@ -132,7 +132,7 @@ def template(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
 
 @app.command()
 def synth(n: Annotated[int, typer.Option("--n", min=1, help="number of respondents")] = 500,
-          format: Annotated[str, typer.Option("--format", help="wjx-text | wjx-code | template | csv")] = "wjx-text",
+          format: Annotated[str, typer.Option("--format", help="wjx-text | wjx-code | template | csv | tencent")] = "wjx-text",
           seed: Annotated[int, typer.Option("--seed")] = 2024,
           output: Annotated[Path, typer.Option("-o", "--output")] = Path("synthetic.xlsx"),
           instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,

@@ -31,8 +31,8 @@ from .instrument import Instrument
 
 __all__ = ["SynthSurvey", "simulate", "write_survey", "FORMATS", "STRUCTURAL_TRUTH"]
 
-Format = Literal["wjx-text", "wjx-code", "template", "csv"]
-FORMATS: tuple[str, ...] = ("wjx-text", "wjx-code", "template", "csv")
+Format = Literal["wjx-text", "wjx-code", "template", "csv", "tencent"]
+FORMATS: tuple[str, ...] = ("wjx-text", "wjx-code", "template", "csv", "tencent")
 
 #: Generating coefficients of the latent structural model (standardised latents).
 STRUCTURAL_TRUTH: dict[str, dict[str, float]] = {
@@ -298,6 +298,18 @@ def survey_table(survey: SynthSurvey, inst: Instrument, fmt: Format) -> pd.DataF
         out["来源详情"] = ["N/A"] * n
         out["来自IP"] = [f"{ip}(浙江-杭州)" for ip in survey.pii["ip"]]
         columns = _wjx_columns(inst)
+    elif fmt == "tencent":
+        # 腾讯问卷: its own paradata; questions "N.text"; grid rows "N.stem—row text"; times as 9分3秒.
+        n = len(a)
+        out["编号"] = np.arange(1, n + 1)
+        out["用户类型"] = ["微信用户"] * n
+        out["昵称"] = survey.pii["name"]
+        out["起答时间"] = [(t - timedelta(seconds=int(d))).strftime("%Y-%m-%d %H:%M:%S")
+                       for t, d in zip(survey.submitted, survey.duration_s)]
+        out["结束时间"] = [t.strftime("%Y-%m-%d %H:%M:%S") for t in survey.submitted]
+        out["答题时长"] = [f"{d // 60}分{d % 60}秒" for d in survey.duration_s]
+        columns = [(_tencent_header(h, kind, inst, ident), kind, ident) for h, kind, ident in _wjx_columns(inst)
+                   if ident != "name"]
     else:
         columns = [(h, kind, ident) for h, kind, ident in _wjx_columns(inst) if kind != "pii"]
         columns = [(_plain_header(inst, ident), kind, ident) for _, kind, ident in columns]
@@ -316,6 +328,13 @@ def survey_table(survey: SynthSurvey, inst: Instrument, fmt: Format) -> pd.DataF
         else:
             out[header] = a[ident].fillna("")
     return pd.DataFrame(out)
+
+
+def _tencent_header(wjx_header: str, kind: str, inst: Instrument, ident: str) -> str:
+    number = wjx_header.split("、", 1)[0]
+    if kind == "likert":
+        return f"{number}.请根据您的实际情况，评价以下说法—{_plain_header(inst, ident)}"
+    return f"{number}.{_plain_header(inst, ident) if kind != 'pii' else wjx_header.split('、', 1)[1]}"
 
 
 def _plain_header(inst: Instrument, ident: str) -> str:
