@@ -177,3 +177,28 @@ def test_personal_data_never_leaves_ingest(inst, survey, survey_files, tmp_path)
     assert r.frame["_respondent_key"].notna().all()
     codes = {w.code for w in r.warnings}
     assert {"privacy.column_dropped", "privacy.masked"} <= codes
+
+
+def test_legacy_xls_export_is_read(inst, survey, tmp_path):
+    import xlwt
+
+    table = survey_table(survey, inst, "wjx-text").head(80)
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("问卷星")
+    for j, h in enumerate(table.columns):
+        ws.write(0, j, h)
+    for i, row in enumerate(table.itertuples(index=False), start=1):
+        for j, v in enumerate(row):
+            ws.write(i, j, v.item() if hasattr(v, "item") else v)
+    p = tmp_path / "问卷 导出.xls"
+    wb.save(str(p))
+    r = ingest_file(p, inst)
+    assert r.status == "accepted" and r.format == "wjx-text" and r.n_rows == 80
+    items = [i.id for i in inst.items]
+    np.testing.assert_array_equal(r.frame[items].to_numpy(float), survey.answers[items].head(80).to_numpy(float))
+
+
+def test_limits_are_configurable_from_the_environment():
+    lim = Limits.from_env({"JIANFU_MAX_MB": "5", "JIANFU_MAX_ROWS": "10"})
+    assert lim.max_bytes == 5 * 2**20 and lim.max_rows == 10
+    assert Limits.from_env({}) == Limits()

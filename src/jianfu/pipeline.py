@@ -6,7 +6,7 @@ first two without Prefect and without writing anything, for instant feedback to 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -36,7 +36,7 @@ class Settings:
     store_path: Path = paths.STORE_DIR / "jianfu.duckdb"
     secret_file: Path = paths.SECRET_FILE
     reports_dir: Path = paths.REPORTS_DIR
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits.from_env)
 
 
 def default_wave(now: datetime | None = None) -> str:
@@ -134,8 +134,9 @@ def report(summary: dict, inst: Instrument, out_dir: str | Path) -> Path:
     return write_report(summary, inst, Path(out_dir) / name)
 
 
-def validate_files(files: list[str | Path], inst: Instrument, settings: Settings = Settings()) -> dict:
+def validate_files(files: list[str | Path], inst: Instrument, settings: Settings | None = None) -> dict:
     """Check files without archiving or storing anything; flags are counted per file."""
+    settings = settings or Settings()
     out = []
     for f in files:
         r = ingest_file(f, inst, limits=settings.limits)

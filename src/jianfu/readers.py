@@ -30,13 +30,30 @@ _TEXT_EXT = {".csv", ".txt"}
 
 @dataclass(frozen=True)
 class Limits:
-    """Configurable refusal thresholds for uploads."""
+    """Refusal thresholds for uploads; :meth:`from_env` reads overrides such as ``JIANFU_MAX_MB=200``."""
 
     max_bytes: int = 100 * 2**20
     max_uncompressed_bytes: int = 1 * 2**30
     max_compression_ratio: float = 200.0
     max_rows: int = 500_000
     max_columns: int = 2_000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Limits":
+        """Limits with ``JIANFU_MAX_MB``, ``JIANFU_MAX_UNCOMPRESSED_MB``, ``JIANFU_MAX_RATIO``,
+        ``JIANFU_MAX_ROWS`` and ``JIANFU_MAX_COLUMNS`` applied where set."""
+        import os
+
+        env = os.environ if env is None else env
+        base = cls()
+        mb = 2**20
+        return cls(
+            max_bytes=int(float(env.get("JIANFU_MAX_MB", base.max_bytes / mb)) * mb),
+            max_uncompressed_bytes=int(float(env.get("JIANFU_MAX_UNCOMPRESSED_MB", base.max_uncompressed_bytes / mb)) * mb),
+            max_compression_ratio=float(env.get("JIANFU_MAX_RATIO", base.max_compression_ratio)),
+            max_rows=int(env.get("JIANFU_MAX_ROWS", base.max_rows)),
+            max_columns=int(env.get("JIANFU_MAX_COLUMNS", base.max_columns)),
+        )
 
 
 @dataclass
