@@ -25,8 +25,8 @@ def load_inputs(instrument: str) -> tuple[Instrument, Plan]:
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def ingest(path: str, inst: Instrument, settings: engine.Settings) -> IngestResult:
-    result = engine.ingest_one(path, inst, settings)
+def ingest(path: str, inst: Instrument, settings: engine.Settings, sheet: str | None = None) -> IngestResult:
+    result = engine.ingest_one(path, inst, settings, sheet=sheet)
     logger = get_run_logger()
     logger.info("%s: %s, %s, %d rows, %d error(s), %d warning(s)", result.name, result.format, result.status,
                 result.n_rows, len(result.errors), len(result.warnings))
@@ -61,14 +61,14 @@ def report(summary: dict, inst: Instrument, out_dir: str) -> str:
 
 @flow(name="survey_pipeline", log_prints=True)
 def survey_pipeline(files: list[str], instrument: str = str(paths.DEFAULT_INSTRUMENT), wave: str | None = None,
-                    out: str | None = None, data_dir: str | None = None) -> dict:
+                    out: str | None = None, data_dir: str | None = None, sheet: str | None = None) -> dict:
     """Run one wave's files end to end and return the run summary (with the report path)."""
     settings = engine.Settings() if data_dir is None else engine.Settings(
         archive_dir=Path(data_dir) / "archive", store_path=Path(data_dir) / "store" / "jianfu.duckdb",
         secret_file=Path(data_dir) / ".secret_key")
     wave = wave or engine.default_wave()
     inst, plan = load_inputs(instrument)
-    results = [f.result() for f in [ingest.submit(p, inst, settings) for p in files]]
+    results = [f.result() for f in [ingest.submit(p, inst, settings, sheet) for p in files]]
     frame = clean(results, inst)
     store(frame, results, inst, wave, settings)
     accepted, scores = score(frame, inst)

@@ -154,3 +154,18 @@ def test_real_cli_subprocess_stdout_is_pure_json(survey_files, tmp_path):
     d = json.loads(proc.stdout)
     assert d["files"][0]["format"] == "csv" and Path(d["report"]).exists()
     assert "Traceback" not in proc.stderr
+
+
+def test_validate_reads_the_sheet_it_is_told(survey_files, tmp_path):
+    from openpyxl import load_workbook as lw
+
+    wb = lw(survey_files["wjx-text"])
+    wb.active.title = "答卷"
+    wb.create_sheet("封面", 0).append(["调查说明", "第一轮"])
+    p = tmp_path / "two_sheets.xlsx"
+    wb.save(p)
+    runner = CliRunner()
+    first = json.loads(runner.invoke(app, ["validate", str(p), "--json"]).stdout)
+    assert first["files"][0]["status"] == "rejected"  # the cover sheet has no questions
+    told = runner.invoke(app, ["validate", str(p), "--sheet", "答卷", "--json"])
+    assert told.exit_code == 0 and json.loads(told.stdout)["files"][0]["sheet"] == "答卷"

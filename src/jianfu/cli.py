@@ -25,6 +25,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 InstrumentOpt = Annotated[Path, typer.Option("--instrument", "-i", help="问卷定义 instrument YAML")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
+SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="sheet to read (default: the first with data)")]
 
 
 def _err(msg: str) -> None:
@@ -63,14 +64,15 @@ def _clean_json(obj):
 
 
 def _run_flow(files: list[Path], instrument: Path, wave: Optional[str], out: Optional[Path],
-              data_dir: Optional[Path] = None) -> dict:
+              data_dir: Optional[Path] = None, sheet: Optional[str] = None) -> dict:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Anything the flow machinery prints goes to stderr: stdout is reserved for --json.
     with contextlib.redirect_stdout(sys.stderr):
         from flows.survey_pipeline import survey_pipeline
 
         return survey_pipeline(files=[str(f) for f in files], instrument=str(instrument), wave=wave,
-                               out=str(out) if out else None, data_dir=str(data_dir) if data_dir else None)
+                               out=str(out) if out else None, data_dir=str(data_dir) if data_dir else None,
+                               sheet=sheet)
 
 
 def _print_human(summary: dict) -> None:
@@ -88,11 +90,11 @@ def run(files: Annotated[list[Path], typer.Argument(help="uploaded survey files 
         instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
         wave: Annotated[Optional[str], typer.Option(help="survey wave label (default: YYYY-MM)")] = None,
         out: Annotated[Optional[Path], typer.Option(help="report folder (default: reports/)")] = None,
-        json_: JsonOpt = False) -> None:
+        sheet: SheetOpt = None, json_: JsonOpt = False) -> None:
     """Ingest, clean, store, score, model and report (through the Prefect flow)."""
     _load(instrument)
     try:
-        summary = _clean_json(_run_flow(files, instrument, wave, out))
+        summary = _clean_json(_run_flow(files, instrument, wave, out, sheet=sheet))
     except (InstrumentError, PlanError) as exc:
         _err(str(exc))
         raise typer.Exit(2) from None
@@ -106,12 +108,13 @@ def run(files: Annotated[list[Path], typer.Argument(help="uploaded survey files 
 
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="files to check")],
-             instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT, json_: JsonOpt = False) -> None:
+             instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT, sheet: SheetOpt = None,
+             json_: JsonOpt = False) -> None:
     """Check files and list every problem; writes nothing and never starts Prefect."""
     from .pipeline import validate_files
 
     inst = _load(instrument)
-    result = _clean_json(validate_files(files, inst))
+    result = _clean_json(validate_files(files, inst, sheet=sheet))
     if json_:
         print(_dump(result))
     else:

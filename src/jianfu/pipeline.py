@@ -50,10 +50,11 @@ def load_inputs(instrument_path: str | Path, plan_path: str | Path | None = None
     return inst, plan
 
 
-def ingest_one(path: str | Path, inst: Instrument, settings: Settings, *, archive: bool = True) -> IngestResult:
+def ingest_one(path: str | Path, inst: Instrument, settings: Settings, *, archive: bool = True,
+               sheet: str | None = None) -> IngestResult:
     """Archive the file unchanged (when it can be read at all), then ingest it."""
     secret = load_secret(settings.secret_file) if archive else None
-    result = ingest_file(path, inst, limits=settings.limits, secret=secret)
+    result = ingest_file(path, inst, limits=settings.limits, secret=secret, sheet=sheet)
     if archive and result.sha256:
         archive_file(path, result.sha256, settings.archive_dir)
     return result
@@ -134,12 +135,13 @@ def report(summary: dict, inst: Instrument, out_dir: str | Path) -> Path:
     return write_report(summary, inst, Path(out_dir) / name)
 
 
-def validate_files(files: list[str | Path], inst: Instrument, settings: Settings | None = None) -> dict:
+def validate_files(files: list[str | Path], inst: Instrument, settings: Settings | None = None,
+                   sheet: str | None = None) -> dict:
     """Check files without archiving or storing anything; flags are counted per file."""
     settings = settings or Settings()
     out = []
     for f in files:
-        r = ingest_file(f, inst, limits=settings.limits)
+        r = ingest_file(f, inst, limits=settings.limits, sheet=sheet)
         entry = r.summary()
         entry["problems"] = [p.to_dict() for p in r.problems]
         if r.status == "accepted":
