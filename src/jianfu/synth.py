@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .instrument import Instrument
+from .template import question_text
 
 __all__ = ["SynthSurvey", "simulate", "write_survey", "FORMATS", "STRUCTURAL_TRUTH"]
 
@@ -248,32 +249,17 @@ def _fake_pii(n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def _wjx_columns(inst: Instrument) -> list[tuple[str, str, str]]:
-    """(header, kind, id) in 问卷星 order: personal data, demographics, Likert grids, open questions."""
-    cols: list[tuple[str, str, str]] = []
-    q = 0
+    """(header, kind, id) in 问卷星 order: personal data, then the questionnaire, numbered per question;
+    a Likert grid's rows share its number and are written ``N、(row text)``."""
+    from .template import question_groups
 
-    def nxt() -> int:
-        nonlocal q
-        q += 1
-        return q
-
-    cols.append((f"{nxt()}、您的姓名：", "pii", "name"))
-    cols.append((f"{nxt()}、您的手机号码：", "pii", "phone"))
-    for d in inst.demographics:
-        cols.append((f"{nxt()}、{d.text.zh}：", "demo", d.id))
-    checks_after = {c.after: c for c in inst.attention_checks}
-    for s in inst.first_order_scales:
-        k = nxt()
-        for item in s.items:
-            cols.append((f"{k}、({item.text.zh})", "likert", item.id))
-        if s.id in checks_after:
-            c = checks_after[s.id]
-            cols.append((f"{k}、({c.text.zh})", "likert", c.id))
-    for c in inst.attention_checks:
-        if c.after is None or c.after not in {s.id for s in inst.first_order_scales}:
-            cols.append((f"{nxt()}、{c.text.zh}", "likert", c.id))
-    for o in inst.open_questions:
-        cols.append((f"{nxt()}、{o.text.zh}", "open", o.id))
+    cols: list[tuple[str, str, str]] = [("1、您的姓名：", "pii", "name"), ("2、您的手机号码：", "pii", "phone")]
+    for number, (kind, ids) in enumerate(question_groups(inst), start=3):
+        for ident in ids:
+            text = question_text(inst, ident)
+            header = f"{number}、({text})" if kind == "likert" and len(ids) > 1 else \
+                f"{number}、{text}" + ("：" if kind == "demo" else "")
+            cols.append((header, kind, ident))
     return cols
 
 
@@ -311,8 +297,8 @@ def survey_table(survey: SynthSurvey, inst: Instrument, fmt: Format) -> pd.DataF
         columns = [(_tencent_header(h, kind, inst, ident), kind, ident) for h, kind, ident in _wjx_columns(inst)
                    if ident != "name"]
     else:
-        columns = [(h, kind, ident) for h, kind, ident in _wjx_columns(inst) if kind != "pii"]
-        columns = [(_plain_header(inst, ident), kind, ident) for _, kind, ident in columns]
+        columns = [(question_text(inst, ident), kind, ident) for _, kind, ident in _wjx_columns(inst)
+                   if kind != "pii"]
     demo_opts = {d.id: d.options for d in inst.demographics}
     for header, kind, ident in columns:
         if kind == "pii":
@@ -333,21 +319,8 @@ def survey_table(survey: SynthSurvey, inst: Instrument, fmt: Format) -> pd.DataF
 def _tencent_header(wjx_header: str, kind: str, inst: Instrument, ident: str) -> str:
     number = wjx_header.split("、", 1)[0]
     if kind == "likert":
-        return f"{number}.请根据您的实际情况，评价以下说法—{_plain_header(inst, ident)}"
-    return f"{number}.{_plain_header(inst, ident) if kind != 'pii' else wjx_header.split('、', 1)[1]}"
-
-
-def _plain_header(inst: Instrument, ident: str) -> str:
-    for d in inst.demographics:
-        if d.id == ident:
-            return d.text.zh
-    for c in inst.attention_checks:
-        if c.id == ident:
-            return c.text.zh
-    for o in inst.open_questions:
-        if o.id == ident:
-            return o.text.zh
-    return next(i.text.zh for i in inst.items if i.id == ident)
+        return f"{number}.请根据您的实际情况，评价以下说法—{question_text(inst, ident)}"
+    return f"{number}.{question_text(inst, ident) if kind != 'pii' else wjx_header.split('、', 1)[1]}"
 
 
 def write_survey(survey: SynthSurvey, inst: Instrument, path: str | Path, fmt: Format = "wjx-text") -> Path:

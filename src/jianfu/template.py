@@ -17,7 +17,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .instrument import Instrument
 
-__all__ = ["RESPONSE_SHEET", "CODEBOOK_SHEET", "template_columns", "write_template", "fill_template"]
+__all__ = ["RESPONSE_SHEET", "CODEBOOK_SHEET", "question_groups", "question_text", "template_columns",
+           "write_template", "fill_template"]
 
 RESPONSE_SHEET = "问卷数据"
 INSTRUCTIONS_SHEET = "说明"
@@ -26,21 +27,39 @@ _MAX_ROWS = 5000  # rows covered by the drop-down validation
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
 
+def question_groups(inst: Instrument) -> list[tuple[str, list[str]]]:
+    """The questionnaire in order, as (kind, ids) per question: one demographic or open question
+    each, one Likert grid per scale (its attention check placed in the grid it names in ``after``)."""
+    groups: list[tuple[str, list[str]]] = [("demo", [d.id]) for d in inst.demographics]
+    checks_after = {c.after: c.id for c in inst.attention_checks}
+    scale_ids = {s.id for s in inst.first_order_scales}
+    for s in inst.first_order_scales:
+        groups.append(("likert", [i.id for i in s.items] + ([checks_after[s.id]] if s.id in checks_after else [])))
+    groups += [("likert", [c.id]) for c in inst.attention_checks if c.after not in scale_ids]
+    groups += [("open", [o.id]) for o in inst.open_questions]
+    return groups
+
+
+def question_text(inst: Instrument, ident: str) -> str:
+    """The Chinese text of any question id (item, attention check, demographic, open question)."""
+    for q in [*inst.items, *inst.attention_checks, *inst.demographics, *inst.open_questions]:
+        if q.id == ident:
+            return q.text.zh
+    raise KeyError(ident)
+
+
 def template_columns(inst: Instrument) -> list[tuple[str, str, list[str] | None]]:
     """(header, id, allowed labels or None for free text) in questionnaire order."""
+    rs_of = inst.likert_response_scale()
+    options = {d.id: d.options for d in inst.demographics}
     cols: list[tuple[str, str, list[str] | None]] = []
-    for d in inst.demographics:
-        cols.append((d.text.zh, d.id, list(d.options) if d.options else None))
-    checks_after = {c.after: c for c in inst.attention_checks}
-    for s in inst.first_order_scales:
-        labels = list(inst.response_scales[s.response_scale].labels.values())
-        for item in s.items:
-            cols.append((item.text.zh, item.id, labels))
-        if s.id in checks_after:
-            c = checks_after[s.id]
-            cols.append((c.text.zh, c.id, list(inst.response_scales[c.response_scale].labels.values())))
-    for o in inst.open_questions:
-        cols.append((o.text.zh, o.id, None))
+    for kind, ids in question_groups(inst):
+        for ident in ids:
+            if kind == "likert":
+                allowed = list(inst.response_scales[rs_of[ident]].labels.values())
+            else:
+                allowed = list(options[ident]) if options.get(ident) else None
+            cols.append((question_text(inst, ident), ident, allowed))
     return cols
 
 
