@@ -6,8 +6,6 @@ and concurrently; a bad file is reported and never stops the others.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -63,9 +61,7 @@ def report(summary: dict, inst: Instrument, out_dir: str) -> str:
 def survey_pipeline(files: list[str], instrument: str = str(paths.DEFAULT_INSTRUMENT), wave: str | None = None,
                     out: str | None = None, data_dir: str | None = None, sheet: str | None = None) -> dict:
     """Run one wave's files end to end and return the run summary (with the report path)."""
-    settings = engine.Settings() if data_dir is None else engine.Settings(
-        archive_dir=Path(data_dir) / "archive", store_path=Path(data_dir) / "store" / "jianfu.duckdb",
-        secret_file=Path(data_dir) / ".secret_key")
+    settings = engine.Settings() if data_dir is None else engine.Settings.under(data_dir)
     wave = wave or engine.default_wave()
     inst, plan = load_inputs(instrument)
     results = [f.result() for f in [ingest.submit(p, inst, settings, sheet) for p in files]]

@@ -51,5 +51,4 @@ def prefect_harness():
 def settings(tmp_path):
     from jianfu.pipeline import Settings
 
-    return Settings(archive_dir=tmp_path / "archive", store_path=tmp_path / "store" / "jianfu.duckdb",
-                    secret_file=tmp_path / ".secret_key", reports_dir=tmp_path / "reports")
+    return Settings.under(tmp_path, reports_dir=tmp_path / "reports")

@@ -26,12 +26,21 @@ def cli_env(tmp_path, monkeypatch):
 
 @pytest.mark.prefect
 def test_flow_end_to_end(prefect_harness, inst, survey, survey_files, tmp_path, caplog):
+    import logging
+
     from flows.survey_pipeline import survey_pipeline
 
+    # Prefect's logger does not propagate to the root logger, so capture it directly.
+    prefect_logger = logging.getLogger("prefect")
+    prefect_logger.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO, logger="prefect")
     bad = tmp_path / "bad.csv"
     bad.write_text("x,y\n1,2\n", encoding="utf-8")
-    summary = survey_pipeline(files=[str(survey_files["wjx-text"]), str(bad)], wave="2026-10",
-                              out=str(tmp_path / "reports"), data_dir=str(tmp_path / "data"))
+    try:
+        summary = survey_pipeline(files=[str(survey_files["wjx-text"]), str(bad)], wave="2026-10",
+                                  out=str(tmp_path / "reports"), data_dir=str(tmp_path / "data"))
+    finally:
+        prefect_logger.removeHandler(caplog.handler)
     assert summary["rows"] == {"read": len(survey.answers), "accepted": len(survey.answers) - survey.n_quarantined,
                                "quarantined": survey.n_quarantined}
     assert summary["flags"] == survey.injected
@@ -58,6 +67,7 @@ def test_flow_end_to_end(prefect_harness, inst, survey, survey_files, tmp_path, 
         stored = store.rows(inst).astype(str).to_csv() + store.con.execute("SELECT * FROM files").df().to_csv()
     assert len(stored) > 10_000
     report_text = "\n".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row)
+    assert survey_files["wjx-text"].name in caplog.text, "flow logs were not captured: the log grep would be vacuous"
     leaks = [*survey.pii["name"], *survey.pii["phone"], *survey.pii["ip"]]
     for where, text in [("store", stored), ("report", report_text), ("logs", caplog.text)]:
         found = [x for x in leaks if len(x) >= 3 and x in text]

@@ -21,6 +21,9 @@ def test_two_identical_runs_store_every_row_exactly_once(inst, survey_files, set
     assert set(rows["status"]) == {"accepted", "quarantined"}
     assert rows.loc[rows.status == "quarantined", "reasons"].str.len().gt(0).all()
     assert n_files == 2
+    with Store(settings.store_path, read_only=True) as store:
+        recorded = dict(store.con.execute("SELECT sha256, archive_path FROM files").fetchall())
+    assert recorded == {r.sha256: r.archive_path for r in results}
     archived = sorted(p.name for p in settings.archive_dir.iterdir())
     assert archived == sorted(f"{r.sha256}{r.path[r.path.rfind('.'):]}" for r in results)
     for r, f in zip(results, files):

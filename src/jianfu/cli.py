@@ -180,6 +180,3 @@ def demo(n: Annotated[int, typer.Option("--n", min=50)] = 800) -> None:
     _print_human(summary)
     print(summary["report"])
 
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()

@@ -55,6 +55,7 @@ class IngestResult:
     problems: list[Problem] = field(default_factory=list)
     n_rows: int = 0
     matched: dict[str, str] = field(default_factory=dict)
+    archive_path: str | None = None
 
     @property
     def errors(self) -> list[Problem]:

@@ -38,6 +38,14 @@ class Settings:
     reports_dir: Path = paths.REPORTS_DIR
     limits: Limits = field(default_factory=Limits.from_env)
 
+    @classmethod
+    def under(cls, data_dir: str | Path, reports_dir: str | Path | None = None) -> "Settings":
+        """The standard layout below another data folder (tests, a second project, a mounted share)."""
+        data_dir = Path(data_dir)
+        return cls(archive_dir=data_dir / "archive", store_path=data_dir / "store" / "jianfu.duckdb",
+                   secret_file=data_dir / ".secret_key",
+                   reports_dir=Path(reports_dir) if reports_dir else paths.REPORTS_DIR)
+
 
 def default_wave(now: datetime | None = None) -> str:
     """The wave label used when none is given: the year and month, e.g. ``2026-11``."""
@@ -56,7 +64,7 @@ def ingest_one(path: str | Path, inst: Instrument, settings: Settings, *, archiv
     secret = load_secret(settings.secret_file) if archive else None
     result = ingest_file(path, inst, limits=settings.limits, secret=secret, sheet=sheet)
     if archive and result.sha256:
-        archive_file(path, result.sha256, settings.archive_dir)
+        result.archive_path = str(archive_file(path, result.sha256, settings.archive_dir))
     return result
 
 
@@ -80,8 +88,7 @@ def store_rows(frame: pd.DataFrame, results: list[IngestResult], inst: Instrumen
     with Store(settings.store_path) as store:
         for r in results:
             if r.sha256:
-                archived = settings.archive_dir / f"{r.sha256}{Path(r.path).suffix.lower()}"
-                store.record_file(r.summary(), wave, inst, str(archived))
+                store.record_file(r.summary(), wave, inst, r.archive_path)
         if frame.empty:
             return 0
         return store.write_rows(frame.drop(columns=[c for c in frame if c.startswith("_flag_")]), inst, wave)
