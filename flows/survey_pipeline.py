@@ -52,6 +52,11 @@ def model(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: 
     return engine.model(accepted, scores, inst, plan)
 
 
+@task(name="psychometrics", cache_policy=NO_CACHE)
+def validity(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan) -> dict:
+    return engine.validity(accepted, scores, inst, plan)
+
+
 @task(name="report", retries=1, cache_policy=NO_CACHE)
 def report(summary: dict, inst: Instrument, out_dir: str) -> str:
     return str(engine.report(summary, inst, out_dir))
@@ -68,8 +73,11 @@ def survey_pipeline(files: list[str], instrument: str = str(paths.DEFAULT_INSTRU
     frame = clean(results, inst)
     store(frame, results, inst, wave, settings)
     accepted, scores = score(frame, inst)
+    # Sequential on purpose: the statistics libraries silence known-harmless warnings with
+    # warnings.catch_warnings, which is not thread-safe.
     scale_stats, models = model(accepted, scores, inst, plan)
-    summary = engine.summarise(results, frame, inst, wave, scale_stats, models)
+    psychometrics = validity(accepted, scores, inst, plan)
+    summary = engine.summarise(results, frame, inst, wave, scale_stats, models, psychometrics)
     summary["report"] = report(summary, inst, out or str(settings.reports_dir))
     print(f"report written: {summary['report']}")
     return summary

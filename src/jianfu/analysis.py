@@ -1,29 +1,47 @@
-"""The analysis stage: scale statistics and the plan's models, on accepted rows only."""
+"""The analysis stage on accepted rows only: scale statistics and item analysis, the validity
+evidence for the measurement model, descriptives and correlations, group comparisons, and the
+analysis plan's models. Results are plain dicts and lists (JSON-ready) for the run summary and
+the report.
+"""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
+from . import cfa, structure
+from .descriptives import compare_groups, correlation_table, describe
 from .instrument import Instrument
-from .plan import Plan
-from .regression import fit_hierarchical
-from .reliability import cronbach_alpha, omega_total
+from .mediation import mediation
+from .plan import MediationSpec, Plan
+from .regression import design_matrix, fit_hierarchical
+from .reliability import cronbach_alpha, item_analysis, omega_total, response_distribution
 from .scoring import keyed_items
 
-__all__ = ["scale_statistics", "run_models", "analysis_frame"]
+__all__ = ["scale_statistics", "run_models", "analysis_frame", "psychometrics", "table"]
 
 
-def _num(x: float | None) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+def _num(x) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def table(frame: pd.DataFrame) -> dict[str, dict]:
+    """A DataFrame as ``{row: {column: value}}`` with NaN as None (JSON-ready)."""
+    return {str(i): {str(c): (_num(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else v)
+                     for c, v in row.items()} for i, row in frame.iterrows()}
 
 
 def scale_statistics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument) -> dict[str, dict]:
-    """n, mean, SD, α (with 95% CI) and ω per scale.
+    """n, mean, SD, α (with 95% CI), ω and the item analysis per scale.
 
-    First-order scales: α and ω over their reverse-keyed items, listwise. The second-order
-    composite: α and ω over its subscale scores (each subscale one indicator).
+    First-order scales: α and ω over their reverse-keyed items, listwise; per item the mean,
+    SD, item-rest correlation, α if deleted and the share of each response code. The
+    second-order composite: α and ω over its subscale scores (each subscale one indicator).
     """
     keyed = keyed_items(accepted, inst)
     out: dict[str, dict] = {}
@@ -34,10 +52,18 @@ def scale_statistics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrum
         else:
             block = keyed[[i.id for i in s.items if i.id in keyed]]
         alpha, ci = cronbach_alpha(block)
-        out[s.id] = {"n": int(col.size), "mean": _num(col.mean()), "sd": _num(col.std(ddof=1)),
-                     "alpha": _num(alpha), "alpha_ci": [_num(ci[0]), _num(ci[1])],
-                     "omega": _num(omega_total(block)), "n_items": int(block.shape[1]),
-                     "n_complete": int(len(block.dropna()))}
+        entry = {"n": int(col.size), "mean": _num(col.mean()), "sd": _num(col.std(ddof=1)),
+                 "alpha": _num(alpha), "alpha_ci": [_num(ci[0]), _num(ci[1])],
+                 "omega": _num(omega_total(block)), "n_items": int(block.shape[1]),
+                 "n_complete": int(len(block.dropna()))}
+        if block.shape[1] >= 2 and len(block.dropna()) >= 3:
+            items = item_analysis(block)
+            if not s.is_composite:
+                rs = inst.response_scales[s.response_scale]
+                dist = response_distribution(accepted[items.index.tolist()], list(range(rs.min, rs.max + 1)))
+                items = items.join(dist.drop(columns="n").rename(columns=lambda c: f"share_{c}"))
+            entry["items"] = table(items)
+        out[s.id] = entry
     return out
 
 
@@ -47,7 +73,75 @@ def analysis_frame(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrumen
     return pd.concat([scores, demo], axis=1)
 
 
+def _measurement_model(keyed: pd.DataFrame, inst: Instrument) -> dict[str, list[str]]:
+    return {s.id: [i.id for i in s.items if i.id in keyed] for s in inst.first_order_scales
+            if sum(i.id in keyed for i in s.items) >= 2}
+
+
+def psychometrics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan | None = None,
+                  seed: int = 20240601) -> dict:
+    """Validity evidence and descriptives over all first-order scales.
+
+    KMO and Bartlett's test on all items; parallel analysis and an oblimin EFA with the
+    number of factors it suggests; the CFA of the correlated first-order factors with CR, AVE,
+    the Fornell–Larcker table and HTMT2; Harman's single-factor test; descriptives and the
+    correlation matrix of scale scores; group comparisons named in the plan.
+    """
+    keyed = keyed_items(accepted, inst)
+    factors = _measurement_model(keyed, inst)
+    items = keyed[[i for its in factors.values() for i in its]]
+    out: dict = {"n_items": int(items.shape[1]), "n_complete": int(len(items.dropna()))}
+    enough = out["n_complete"] > items.shape[1] + 10
+    if enough:
+        out["kmo"] = structure.kmo(items)
+        out["bartlett"] = structure.bartlett_sphericity(items)
+        pa = structure.parallel_analysis(items, seed=seed)
+        out["parallel_analysis"] = pa
+        e = structure.efa(items, max(pa["n_factors"], 1))
+        out["efa"] = {"n_factors": int(e["loadings"].shape[1]), "rotation": e["rotation"], "method": e["method"],
+                      "loadings": table(e["loadings"]), "variance": table(e["variance"]),
+                      "communalities": {k: _num(v) for k, v in e["communalities"].items()}}
+        out["harman"] = structure.harman_single_factor(items)
+        fit = cfa.fit_cfa(keyed, factors)
+        rv = cfa.reliability_validity(fit["loadings"])
+        out["cfa"] = {"fit": fit["fit"], "n": fit["n"], "n_dropped": fit["n_dropped"], "converged": fit["converged"],
+                      "note": fit["note"], "loadings": fit["loadings"], "reliability": table(rv),
+                      "fornell_larcker": table(cfa.fornell_larcker(rv["ave"], fit["factor_correlations"])),
+                      "factor_correlations": table(fit["factor_correlations"]),
+                      "htmt": table(cfa.htmt(keyed, factors)), "cutoffs": cfa.CUTOFFS}
+    else:
+        out["note"] = {"zh": f"完整作答的有效答卷仅 {out['n_complete']} 份，少于题目数 + 10，未做因子分析。",
+                       "en": f"Only {out['n_complete']} complete rows (need more than items + 10): no factor analysis."}
+    out["descriptives"] = table(describe(scores))
+    corr = correlation_table(scores)
+    out["correlations"] = {k: table(v) for k, v in corr.items()}
+    data = analysis_frame(accepted, scores, inst)
+    options = {d.id: list(d.options) for d in inst.demographics if d.options}
+    out["group_comparisons"] = [c for by in (plan.group_comparisons if plan else []) if by in data
+                                for c in compare_groups(data, [s.id for s in inst.scales], by, options.get(by))]
+    return out
+
+
+def _mediation(data: pd.DataFrame, spec: MediationSpec, categorical: dict[str, list[str]]) -> dict:
+    sample = data[spec.variables].dropna()
+    covs, source = design_matrix(sample, spec.covariates, categorical)
+    covs = covs.loc[:, covs.std() > 0]
+    res = mediation(sample, spec.x, spec.mediators, spec.outcome, covariates=covs, n_boot=spec.n_boot,
+                    seed=spec.seed, level=spec.level,
+                    dummies=frozenset(c for c in covs.columns if source[c] in categorical))
+    for name, term in res["terms"].items():
+        term["term"] = source.get(name, name)
+    return {"type": "mediation", **res}
+
+
 def run_models(data: pd.DataFrame, plan: Plan, inst: Instrument) -> dict[str, dict]:
+    """Every model of the plan, by id."""
     categorical = {d.id: list(d.options) for d in inst.demographics if d.options}
-    return {m.id: {"label": m.label.model_dump() if m.label else None, "hypothesis": m.hypothesis,
-                   **fit_hierarchical(data, m, categorical)} for m in plan.models}
+    out = {}
+    for m in plan.models:
+        head = {"label": m.label.model_dump() if m.label else None, "hypothesis": m.hypothesis}
+        if isinstance(m, MediationSpec):
+            out[m.id] = head | _mediation(data, m, categorical)
+        else:
+            out[m.id] = head | {"type": "ols", **fit_hierarchical(data, m, categorical)}
+    return out

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .analysis import analysis_frame, run_models, scale_statistics
+from .analysis import analysis_frame, psychometrics, run_models, scale_statistics
 from .ingest import IngestResult, ingest_file
 from .instrument import FLAG_NAMES, Instrument, load_instrument
 from .plan import Plan, load_plan
@@ -24,7 +24,7 @@ from .scoring import score_scales
 from .store import Store, archive_file
 from . import paths
 
-__all__ = ["Settings", "load_inputs", "ingest_one", "clean", "store_rows", "score", "model",
+__all__ = ["Settings", "load_inputs", "ingest_one", "clean", "store_rows", "score", "model", "validity",
            "summarise", "report", "validate_files", "default_wave"]
 
 
@@ -108,8 +108,13 @@ def model(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: 
     return stats, models
 
 
+def validity(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan) -> dict:
+    """Factor structure, CFA, validity tables, descriptives, correlations, group comparisons."""
+    return psychometrics(accepted, scores, inst, plan) if not accepted.empty else {}
+
+
 def summarise(results: list[IngestResult], frame: pd.DataFrame, inst: Instrument, wave: str,
-              scale_stats: dict, models: dict) -> dict:
+              scale_stats: dict, models: dict, psychometrics: dict | None = None) -> dict:
     """The run summary: the object ``jianfu run --json`` prints (see the README for its keys)."""
     files = []
     for r in results:
@@ -133,6 +138,7 @@ def summarise(results: list[IngestResult], frame: pd.DataFrame, inst: Instrument
         "flags_enabled": inst.quality.enabled_flags,
         "scales": scale_stats,
         "models": models,
+        "psychometrics": psychometrics or {},
     }
 
 

@@ -3,8 +3,13 @@
 Blocks of terms enter in order on one listwise sample; each block reports R², adjusted
 R², ΔR² and the F-test of ΔR². The final model reports b, SE, t, p, 95% CI, standardised β
 and VIF per term. Standard errors are cluster-robust by ``cluster`` (CR1, statsmodels'
-small-sample correction) when there are at least ``min_clusters`` clusters, and HC3
-otherwise; the choice is stated in the result.
+small-sample correction, t with G − 1 df as Stata) when there are at least ``min_clusters``
+clusters, and HC3 (t with n − k − 1 df) otherwise; the choice is stated in the result.
+
+An ``a:b`` term is probed with the same covariance matrix: simple slopes of ``a`` at ``b`` =
+−1 SD, mean, +1 SD, and the Johnson–Neyman interval (:mod:`jianfu.moderation`). With
+``multilevel`` the final model is refitted as a random-intercept model by the cluster
+(:mod:`jianfu.multilevel`), which falls back to these estimates with a note when unreliable.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
+from .moderation import johnson_neyman, simple_slopes
+from .multilevel import random_intercept
 from .plan import ModelSpec
 
 __all__ = ["design_matrix", "fit_hierarchical"]
@@ -52,8 +59,28 @@ def _fit(y: pd.Series, X: pd.DataFrame, groups: pd.Series | None):
     Xc = sm.add_constant(X, has_constant="add")
     model = sm.OLS(y, Xc)
     if groups is not None:
-        return model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}), Xc
-    return model.fit(cov_type="HC3"), Xc
+        return model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}, use_t=True), Xc
+    return model.fit(cov_type="HC3", use_t=True), Xc
+
+
+def _inference_df(res) -> float:
+    """Degrees of freedom of the t reference: G − 1 for cluster-robust, n − k − 1 otherwise."""
+    return float(getattr(res, "df_resid_inference", None) or res.df_resid)
+
+
+def probe_interaction(res, data: pd.DataFrame, term: str) -> dict:
+    """Simple slopes and the Johnson–Neyman interval for ``term`` = ``focal:moderator``, with
+    the moderator in centred units (``data`` holds the raw variables of the fitted sample)."""
+    focal, moderator = term.split(":")
+    V = res.cov_params()
+    w = data[moderator].astype(float)
+    w = w - w.mean()
+    sd = float(w.std(ddof=1))
+    args = dict(b1=float(res.params[focal]), b3=float(res.params[term]), v11=float(V.loc[focal, focal]),
+                v33=float(V.loc[term, term]), v13=float(V.loc[focal, term]), df=_inference_df(res))
+    return {"focal": focal, "moderator": moderator, "moderator_sd": sd,
+            "simple_slopes": simple_slopes(sd_moderator=sd, **args),
+            "johnson_neyman": johnson_neyman(observed=(float(w.min()), float(w.max())), **args)}
 
 
 def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str, list[str]]) -> dict:
@@ -71,11 +98,11 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
     Returns
     -------
     dict
-        ``outcome, n, r2, adj_r2, se_type, n_clusters, blocks[], terms{}`` with, per term,
-        ``b, se, t, p, ci_low, ci_high, beta, vif``. ``beta`` is ``None`` for dummies.
+        ``outcome, n, r2, adj_r2, se_type, df_inference, n_clusters, blocks[], terms{}`` with,
+        per term, ``b, se, t, p, ci_low, ci_high, beta, vif``; ``beta`` is ``None`` for dummies.
+        ``probes{term}`` for interaction terms; ``multilevel`` when the spec asks for it.
     """
-    variables = sorted({spec.outcome, *[p for t in spec.terms for p in t.split(":")]}
-                       | ({spec.cluster} if spec.cluster else set()))
+    variables = sorted(set(spec.variables) | ({spec.cluster} if spec.cluster else set()))
     sample = data[variables].dropna()
     n = len(sample)
     y = sample[spec.outcome].astype(float)
@@ -119,6 +146,11 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
                     "p": float(res.pvalues[c]), "ci_low": float(ci.loc[c, 0]), "ci_high": float(ci.loc[c, 1]),
                     "beta": None if is_dummy else float(res.params[c] * X_full[c].std(ddof=1) / sd_y),
                     "vif": vifs.get(c), "term": source[c]}
-    return {"outcome": spec.outcome, "n": n, "r2": float(res.rsquared), "adj_r2": float(res.rsquared_adj),
-            "se_type": se_type, "n_clusters": n_clusters, "blocks": blocks, "terms": terms,
-            "intercept": {"b": float(res.params["const"]), "se": float(res.bse["const"])}}
+    out = {"outcome": spec.outcome, "n": n, "r2": float(res.rsquared), "adj_r2": float(res.rsquared_adj),
+           "se_type": se_type, "df_inference": _inference_df(res), "n_clusters": n_clusters,
+           "blocks": blocks, "terms": terms,
+           "intercept": {"b": float(res.params["const"]), "se": float(res.bse["const"])},
+           "probes": {c: probe_interaction(res, sample, c) for c in X_full.columns if ":" in c}}
+    if spec.multilevel and spec.cluster:
+        out["multilevel"] = random_intercept(y, X_full, sample[spec.cluster])
+    return out

@@ -1,0 +1,158 @@
+"""Mediation with a percentile bootstrap of the indirect effect, resampled without a Python loop.
+
+Model (parallel mediators M₁…M_k, covariates C):
+
+    Mⱼ = i + aⱼ·X + C·γⱼ + e          Y = i + c′·X + Σ bⱼ·Mⱼ + C·δ + e
+
+The indirect effect through Mⱼ is aⱼ·bⱼ; the total effect c = c′ + Σ aⱼ·bⱼ. Paths are OLS
+estimates with their usual standard errors; the indirect effects get a percentile bootstrap
+confidence interval (Preacher & Hayes, 2008) — or the bias-corrected one, as pingouin's
+``mediation_analysis``, with ``method="bc"``.
+
+Every OLS fit needs only the cross-product matrix Z′WZ of Z = [1, X, C, M, Y] under the
+resampling weights W (how often each row is drawn). So a chunk of resamples is one matrix
+product, counts (B × n) @ vec(zᵢzᵢ′) (n × q), followed by batched solves — 5,000 resamples of
+thousands of rows take well under a second, and the draws are the same as resampling row
+indices one resample after another with the seeded generator.
+
+References
+----------
+Preacher, K. J., & Hayes, A. F. (2008). Asymptotic and resampling strategies for assessing and
+comparing indirect effects in multiple mediator models. *Behavior Research Methods*, 40(3), 879–891.
+Hayes, A. F. (2022). *Introduction to mediation, moderation, and conditional process analysis*
+(3rd ed.). Guilford.
+
+Examples
+--------
+>>> import pingouin as pg
+>>> df = pg.read_dataset("mediation")
+>>> res = mediation(df, x="X", mediators=["M"], outcome="Y", n_boot=1000, seed=42)
+>>> round(res["indirect"]["M"]["effect"], 4)
+0.3565
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+__all__ = ["mediation", "bootstrap_indirect"]
+
+#: Resample rows per chunk are bounded so the count matrix stays near 64 MB.
+_CHUNK_CELLS = 8_000_000
+
+
+def _solve(G: np.ndarray, rows: list[int], target: int) -> np.ndarray:
+    """OLS coefficients of column ``target`` on columns ``rows`` from cross-product matrices G."""
+    A = G[:, rows][:, :, rows]
+    rhs = G[:, rows, target]
+    return np.linalg.solve(A, rhs[..., None])[..., 0]
+
+
+def bootstrap_indirect(Z: np.ndarray, x: int, covariates: list[int], mediators: list[int], y: int,
+                       n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap distribution of aⱼ·bⱼ for each mediator: an array ``(n_boot, k)``.
+
+    ``Z`` holds a constant column 0 and the variables at the given column positions.
+    """
+    n, q = Z.shape
+    outer = np.einsum("ni,nj->nij", Z, Z).reshape(n, q * q)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n, 1)))
+    a_rows = [0, x, *covariates]
+    b_rows = [0, x, *covariates, *mediators]
+    out = np.empty((n_boot, len(mediators)))
+    done = 0
+    while done < n_boot:
+        size = min(chunk, n_boot - done)
+        idx = rng.integers(0, n, size=(size, n))
+        counts = np.bincount((idx + (np.arange(size) * n)[:, None]).ravel(), minlength=size * n)
+        G = (counts.reshape(size, n).astype(float) @ outer).reshape(size, q, q)
+        b = _solve(G, b_rows, y)[:, -len(mediators):]
+        for j, m in enumerate(mediators):
+            out[done:done + size, j] = _solve(G, a_rows, m)[:, 1] * b[:, j]
+        done += size
+    return out
+
+
+def _ci(boot: np.ndarray, estimate: float, level: float, method: str) -> tuple[float, float]:
+    tail = (1 - level) / 2
+    if method == "bc":  # bias-corrected percentile (Efron, 1982), as pingouin
+        z0 = stats.norm.ppf(np.mean(boot < estimate))
+        zq = stats.norm.ppf([tail, 1 - tail])
+        lo, hi = stats.norm.cdf(2 * z0 + zq)
+        return float(np.quantile(boot, lo)), float(np.quantile(boot, hi))
+    return float(np.quantile(boot, tail)), float(np.quantile(boot, 1 - tail))
+
+
+def _path(res, name: str) -> dict:
+    ci = res.conf_int().loc[name]
+    return {"b": float(res.params[name]), "se": float(res.bse[name]), "t": float(res.tvalues[name]),
+            "p": float(res.pvalues[name]), "ci_low": float(ci.iloc[0]), "ci_high": float(ci.iloc[1])}
+
+
+def mediation(data: pd.DataFrame, x: str, mediators: list[str], outcome: str,
+              covariates: pd.DataFrame | None = None, n_boot: int = 5000, seed: int = 20240601,
+              level: float = 0.95, method: str = "percentile", dummies: frozenset[str] = frozenset()) -> dict:
+    """Simple or parallel mediation of ``x`` → ``mediators`` → ``outcome``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Holds ``x``, the mediators and the outcome; rows with any missing value are dropped.
+    covariates : DataFrame, optional
+        Numeric covariate columns (dummies already made), aligned on ``data``'s index.
+    n_boot, seed : int
+        Number of bootstrap resamples and the generator seed (same seed, same interval).
+    method : {"percentile", "bc"}
+        Percentile (default) or bias-corrected percentile interval.
+    dummies : set of str
+        Covariate columns that are 0/1 indicators: no standardised β for them.
+
+    Returns
+    -------
+    dict
+        ``n, r2, terms`` (the outcome equation: b, se, t, p, ci, beta per predictor),
+        ``paths{a[M], b[M], direct, total}`` (each b, se, t, p, ci), ``indirect{M: {effect,
+        se_boot, ci_low, ci_high}}`` (plus ``total`` with several mediators), ``proportion_mediated``,
+        ``n_boot, seed, ci_method``.
+    """
+    cov = covariates if covariates is not None else pd.DataFrame(index=data.index)
+    frame = pd.concat([data[[x, *mediators, outcome]], cov], axis=1).dropna().astype(float)
+    cov_cols = list(cov.columns)
+    const = pd.Series(1.0, index=frame.index, name="const")
+    X_a = pd.concat([const, frame[[x, *cov_cols]]], axis=1)
+    X_b = pd.concat([const, frame[[x, *cov_cols, *mediators]]], axis=1)
+    fit_b = sm.OLS(frame[outcome], X_b).fit()
+    fit_c = sm.OLS(frame[outcome], X_a).fit()
+    paths = {"direct": _path(fit_b, x), "total": _path(fit_c, x)}
+    point = {}
+    for m in mediators:
+        fit_a = sm.OLS(frame[m], X_a).fit()
+        paths[f"a[{m}]"] = _path(fit_a, x)
+        paths[f"b[{m}]"] = _path(fit_b, m)
+        point[m] = float(fit_a.params[x] * fit_b.params[m])
+
+    Z = pd.concat([const, frame[[x, *cov_cols, *mediators, outcome]]], axis=1).to_numpy()
+    pos = {c: k for k, c in enumerate(["const", x, *cov_cols, *mediators, outcome])}
+    boot = bootstrap_indirect(Z, pos[x], [pos[c] for c in cov_cols], [pos[m] for m in mediators],
+                              pos[outcome], n_boot, seed)
+    indirect = {}
+    for j, m in enumerate(mediators):
+        lo, hi = _ci(boot[:, j], point[m], level, method)
+        indirect[m] = {"effect": point[m], "se_boot": float(boot[:, j].std(ddof=1)), "ci_low": lo, "ci_high": hi}
+    if len(mediators) > 1:
+        total_boot = boot.sum(axis=1)
+        lo, hi = _ci(total_boot, sum(point.values()), level, method)
+        indirect["total"] = {"effect": sum(point.values()), "se_boot": float(total_boot.std(ddof=1)),
+                             "ci_low": lo, "ci_high": hi}
+    total = paths["total"]["b"]
+    sd_y = frame[outcome].std(ddof=1)
+    terms = {c: {**_path(fit_b, c), "beta": None if c in dummies else float(fit_b.params[c] * frame[c].std(ddof=1) / sd_y)}
+             for c in X_b.columns if c != "const"}
+    return {"outcome": outcome, "n": int(len(frame)), "r2": float(fit_b.rsquared), "terms": terms,
+            "x": x, "mediators": list(mediators), "paths": paths, "indirect": indirect,
+            "proportion_mediated": float(sum(point.values()) / total) if abs(total) > 1e-12 else None,
+            "n_boot": int(n_boot), "seed": int(seed), "ci_method": method, "level": level}
