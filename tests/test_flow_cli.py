@@ -75,7 +75,7 @@ def test_flow_end_to_end(prefect_harness, inst, survey, survey_files, tmp_path, 
 
 
 @pytest.mark.prefect
-def test_cli_run_json_contract(prefect_harness, cli_env, survey, survey_files):
+def test_cli_run_json_contract(prefect_harness, cli_env, inst, survey, survey_files):
     result = CliRunner().invoke(app, ["run", str(survey_files["wjx-code"]), "--json", "--wave", "w1",
                                       "--out", str(cli_env / "reports")])
     assert result.exit_code == 0, result.output
@@ -91,6 +91,20 @@ def test_cli_run_json_contract(prefect_harness, cli_env, survey, survey_files):
     m = d["models"]["empowerment_burden"]
     assert m["outcome"] == "burden" and m["n"] > 0 and 0 < m["r2"] < 1
     assert {"b", "se", "p", "beta"} <= set(m["terms"]["incentive_power"])
+    assert m["multilevel"]["status"] in {"fitted", "fallback"} and m["multilevel"]["icc"] is not None
+    for model in d["models"].values():
+        assert {"outcome", "n", "r2", "terms"} <= set(model)
+    med = d["models"]["blame_mediation"]["indirect"]["blame_avoidance"]
+    assert med["ci_low"] < med["effect"] < med["ci_high"]
+    probe = d["models"]["fault_tolerance_moderation"]["probes"]["accountability_pressure:fault_tolerance"]
+    assert len(probe["simple_slopes"]) == 3 and "bounds" in probe["johnson_neyman"]
+    psy = d["psychometrics"]
+    assert {"kmo", "bartlett", "parallel_analysis", "efa", "harman", "cfa", "descriptives", "correlations",
+            "group_comparisons"} <= set(psy)
+    assert {"chi2", "df", "cfi", "tli", "rmsea", "rmsea_ci", "srmr"} <= set(psy["cfa"]["fit"])
+    assert set(psy["cfa"]["htmt"]) == {s.id for s in inst.first_order_scales}
+    assert {g["by"] for g in psy["group_comparisons"]} == {"level", "leader"}
+    assert "item_rest_r" in next(iter(d["scales"]["accountability_pressure"]["items"].values()))
     assert Path(d["report"]).exists()
 
 

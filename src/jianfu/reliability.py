@@ -85,7 +85,7 @@ def item_analysis(items: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> df = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 2, 3, 5, 4], "c": [1, 3, 3, 4, 5]})
-    >>> item_analysis(df).round(3).loc["a", "item_rest_r"]
+    >>> float(item_analysis(df).loc["a", "item_rest_r"].round(3))
     0.97
     """
     data = items.dropna().astype(float)

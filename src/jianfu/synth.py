@@ -30,7 +30,8 @@ import pandas as pd
 from .instrument import Instrument
 from .template import question_text
 
-__all__ = ["SynthSurvey", "simulate", "write_survey", "FORMATS", "STRUCTURAL_TRUTH"]
+__all__ = ["SynthSurvey", "simulate", "write_survey", "FORMATS", "STRUCTURAL_TRUTH", "population_covariance",
+           "population_coefficients"]
 
 Format = Literal["wjx-text", "wjx-code", "template", "csv", "tencent"]
 FORMATS: tuple[str, ...] = ("wjx-text", "wjx-code", "template", "csv", "tencent")
@@ -83,25 +84,83 @@ class SynthSurvey:
         return int(self.flags.any(axis=1).sum())
 
 
+_UNIT_SD = 0.35
+#: The structural equations, in generation order: latent → ({parent or "a:b": coefficient},
+#: residual SD). The four empowerment latents are exogenous, standard normal, correlated 0.3.
+_EQUATIONS: dict[str, tuple[dict[str, float], float]] = {
+    "accountability_pressure": ({}, 1.0),
+    "fault_tolerance": ({e: 0.3 / len(_EMPOWERMENT) for e in _EMPOWERMENT}, 0.9),
+    "digital_literacy": ({}, 1.0),
+    "responsibility_clarity": ({"coordination_power": 0.25, "discretion_resources": 0.25}, 0.9),
+    "blame_avoidance": (STRUCTURAL_TRUTH["blame_avoidance"], 0.85),
+    "burden": (STRUCTURAL_TRUTH["burden"], 0.8),          # plus a random unit intercept, SD _UNIT_SD
+    "initiative": (STRUCTURAL_TRUTH["initiative"], 0.85),
+    "exhaustion": (STRUCTURAL_TRUTH["exhaustion"], 0.85),
+}
+_EMP_CORR = np.full((4, 4), 0.3) + np.eye(4) * 0.7
+
+
+def population_covariance() -> pd.DataFrame:
+    """The exact covariance of the raw latents implied by the structural equations.
+
+    Each latent is a linear combination of independent sources (the correlated empowerment
+    block, one residual per latent, the unit intercept) plus, for blame avoidance, the product
+    of two independent zero-mean normals, which is uncorrelated with every linear source.
+    """
+    names = [*_EMPOWERMENT, *_EQUATIONS]
+    sources = [*_EMPOWERMENT, *(f"e_{v}" for v in _EQUATIONS), "unit", "product"]
+    A = pd.DataFrame(0.0, index=names, columns=sources)
+    for k, e in enumerate(_EMPOWERMENT):
+        A.loc[e, e] = 1.0
+    cov_s = pd.DataFrame(0.0, index=sources, columns=sources)
+    cov_s.loc[_EMPOWERMENT, _EMPOWERMENT] = _EMP_CORR
+    for v in _EQUATIONS:
+        cov_s.loc[f"e_{v}", f"e_{v}"] = 1.0
+    cov_s.loc["unit", "unit"] = _UNIT_SD**2
+    for v, (parents, sd) in _EQUATIONS.items():
+        row = pd.Series(0.0, index=sources)
+        for term, coef in parents.items():
+            if ":" in term:
+                a, b = (A.loc[p] for p in term.split(":"))
+                var_a, var_b = a @ cov_s @ a, b @ cov_s @ b
+                cov_s.loc["product", "product"] = var_a * var_b + (a @ cov_s @ b) ** 2
+                row["product"] += coef
+            else:
+                row += coef * A.loc[term]
+        row[f"e_{v}"] = sd
+        if v == "burden":
+            row["unit"] = 1.0
+        A.loc[v] = row
+    return A @ cov_s @ A.T
+
+
+def population_coefficients(outcome: str, predictors: list[str]) -> dict[str, float]:
+    """Population OLS slopes of ``outcome`` on ``predictors`` for the standardised latents that
+    :func:`simulate` returns in ``latent`` — the truth a correctly specified regression on the
+    latent scores estimates, omitted mediators and confounders included.
+
+    Examples
+    --------
+    >>> round(population_coefficients("exhaustion", ["burden", "digital_literacy"])["digital_literacy"], 3)
+    -0.103
+    """
+    cov = population_covariance()
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
+    beta = np.linalg.solve(corr.loc[predictors, predictors], corr.loc[predictors, outcome])
+    return dict(zip(predictors, map(float, beta)))
+
+
 def _latent_model(n: int, unit_effect: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-    corr = np.full((4, 4), 0.3) + np.eye(4) * 0.7
-    emp = rng.multivariate_normal(np.zeros(4), corr, size=n)
-    lat = pd.DataFrame(emp, columns=_EMPOWERMENT)
-    z = lambda: rng.standard_normal(n)  # noqa: E731
-    lat["accountability_pressure"] = z()
-    lat["fault_tolerance"] = 0.3 * lat[_EMPOWERMENT].mean(axis=1) + 0.9 * z()
-    lat["digital_literacy"] = z()
-    lat["responsibility_clarity"] = 0.25 * (lat.coordination_power + lat.discretion_resources) + 0.9 * z()
-    t = STRUCTURAL_TRUTH
-    ap, ft = lat.accountability_pressure, lat.fault_tolerance
-    lat["blame_avoidance"] = (t["blame_avoidance"]["accountability_pressure"] * ap
-                              + t["blame_avoidance"]["fault_tolerance"] * ft
-                              + t["blame_avoidance"]["accountability_pressure:fault_tolerance"] * ap * ft
-                              + 0.85 * z())
-    lat["burden"] = sum(b * lat[v] for v, b in t["burden"].items()) + unit_effect + 0.8 * z()
-    lat["initiative"] = sum(b * lat[v] for v, b in t["initiative"].items()) + 0.85 * z()
-    lat["exhaustion"] = sum(b * lat[v] for v, b in t["exhaustion"].items()) + 0.85 * z()
-    return lat
+    lat = pd.DataFrame(rng.multivariate_normal(np.zeros(4), _EMP_CORR, size=n), columns=_EMPOWERMENT)
+    for v, (parents, sd) in _EQUATIONS.items():
+        value = sd * rng.standard_normal(n)
+        for term, coef in parents.items():
+            a, *b = term.split(":")
+            value = value + coef * (lat[a] * lat[b[0]] if b else lat[a])
+        lat[v] = value + (unit_effect if v == "burden" else 0.0)
+    # Standardised by the population SD, so population_coefficients() is the exact truth.
+    return lat / np.sqrt(np.diag(population_covariance().loc[lat.columns, lat.columns]))
 
 
 def _codes(eta: np.ndarray, loading: float, shift: float, rng: np.random.Generator) -> np.ndarray:
@@ -142,10 +201,9 @@ def simulate(inst: Instrument, n: int = 500, seed: int = 2024, *, n_units: int |
                   f"{_LEVEL_SUFFIX.get(level_opts[unit_level[u]], '')}" for u in range(n_units)]
     region_of_unit = rng.integers(0, 4, size=n_units)
     unit = rng.integers(0, n_units, size=n_base)
-    unit_effect = rng.normal(0, 0.35, size=n_units)[unit]
+    unit_effect = rng.normal(0, _UNIT_SD, size=n_units)[unit]
 
     lat = _latent_model(n_base, unit_effect, rng)
-    lat = (lat - lat.mean()) / lat.std(ddof=0)
     answers: dict[str, np.ndarray | list] = {}
     for s in inst.first_order_scales:
         if s.id in lat:
