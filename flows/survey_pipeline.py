@@ -57,14 +57,25 @@ def validity(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, pla
     return engine.validity(accepted, scores, inst, plan)
 
 
+@task(name="overview", cache_policy=NO_CACHE)
+def overview(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument) -> dict:
+    return engine.overview(accepted, scores, inst)
+
+
+@task(name="compare-waves", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def compare_waves(inst: Instrument, wave: str, settings: engine.Settings) -> dict | None:
+    return engine.compare_waves(inst, wave, settings)
+
+
 @task(name="report", retries=1, cache_policy=NO_CACHE)
-def report(summary: dict, inst: Instrument, out_dir: str) -> str:
-    return str(engine.report(summary, inst, out_dir))
+def report(summary: dict, inst: Instrument, out_dir: str, lang: str = "zh") -> str:
+    return str(engine.report(summary, inst, out_dir, lang=lang))
 
 
 @flow(name="survey_pipeline", log_prints=True)
 def survey_pipeline(files: list[str], instrument: str = str(paths.DEFAULT_INSTRUMENT), wave: str | None = None,
-                    out: str | None = None, data_dir: str | None = None, sheet: str | None = None) -> dict:
+                    out: str | None = None, data_dir: str | None = None, sheet: str | None = None,
+                    lang: str = "zh") -> dict:
     """Run one wave's files end to end and return the run summary (with the report path)."""
     settings = engine.Settings() if data_dir is None else engine.Settings.under(data_dir)
     wave = wave or engine.default_wave()
@@ -77,7 +88,8 @@ def survey_pipeline(files: list[str], instrument: str = str(paths.DEFAULT_INSTRU
     # warnings.catch_warnings, which is not thread-safe.
     scale_stats, models = model(accepted, scores, inst, plan)
     psychometrics = validity(accepted, scores, inst, plan)
-    summary = engine.summarise(results, frame, inst, wave, scale_stats, models, psychometrics)
-    summary["report"] = report(summary, inst, out or str(settings.reports_dir))
+    extras = overview(accepted, scores, inst) | {"waves": compare_waves(inst, wave, settings)}
+    summary = engine.summarise(results, frame, inst, wave, scale_stats, models, psychometrics, extras)
+    summary["report"] = report(summary, inst, out or str(settings.reports_dir), lang)
     print(f"report written: {summary['report']}")
     return summary

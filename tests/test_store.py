@@ -36,3 +36,17 @@ def test_rejected_files_are_archived_too(inst, settings, tmp_path):
     r = pipeline.ingest_one(bad, inst, settings)
     assert r.status == "rejected"
     assert (settings.archive_dir / f"{r.sha256}.csv").exists()
+
+
+def test_concurrent_first_use_of_the_secret_agrees_on_one_key(tmp_path):
+    """Files ingested in parallel create the hashing key at the same moment: one key wins."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jianfu.privacy import load_secret
+
+    path = tmp_path / "data" / ".secret_key"
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(lambda _: load_secret(path), range(32)))
+    assert len(set(keys)) == 1 and len(keys[0]) == 32
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in path.parent.iterdir()] == [".secret_key"]

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,6 +23,12 @@ from .plan import PlanError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="减负 jianfu — survey analytics for grassroots cadres' wellbeing.")
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
 
 InstrumentOpt = Annotated[Path, typer.Option("--instrument", "-i", help="问卷定义 instrument YAML")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
@@ -64,7 +71,7 @@ def _clean_json(obj):
 
 
 def _run_flow(files: list[Path], instrument: Path, wave: Optional[str], out: Optional[Path],
-              data_dir: Optional[Path] = None, sheet: Optional[str] = None) -> dict:
+              data_dir: Optional[Path] = None, sheet: Optional[str] = None, lang: str = "zh") -> dict:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Anything the flow machinery prints goes to stderr: stdout is reserved for --json.
     with contextlib.redirect_stdout(sys.stderr):
@@ -72,7 +79,7 @@ def _run_flow(files: list[Path], instrument: Path, wave: Optional[str], out: Opt
 
         return survey_pipeline(files=[str(f) for f in files], instrument=str(instrument), wave=wave,
                                out=str(out) if out else None, data_dir=str(data_dir) if data_dir else None,
-                               sheet=sheet)
+                               sheet=sheet, lang=lang)
 
 
 def _print_human(summary: dict) -> None:
@@ -90,11 +97,13 @@ def run(files: Annotated[list[Path], typer.Argument(help="uploaded survey files 
         instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
         wave: Annotated[Optional[str], typer.Option(help="survey wave label (default: YYYY-MM)")] = None,
         out: Annotated[Optional[Path], typer.Option(help="report folder (default: reports/)")] = None,
-        sheet: SheetOpt = None, json_: JsonOpt = False) -> None:
+        sheet: SheetOpt = None,
+        lang: Annotated[Lang, typer.Option(help="report language: zh (default) or en")] = Lang.zh,
+        json_: JsonOpt = False) -> None:
     """Ingest, clean, store, score, model and report (through the Prefect flow)."""
     _load(instrument)
     try:
-        summary = _clean_json(_run_flow(files, instrument, wave, out, sheet=sheet))
+        summary = _clean_json(_run_flow(files, instrument, wave, out, sheet=sheet, lang=lang.value))
     except (InstrumentError, PlanError) as exc:
         _err(str(exc))
         raise typer.Exit(2) from None

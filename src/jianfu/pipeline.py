@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from .analysis import analysis_frame, psychometrics, run_models, scale_statistics
+from .profile import open_answers, sample_profile, unit_comparison, wave_comparison
 from .ingest import IngestResult, ingest_file
 from .instrument import FLAG_NAMES, Instrument, load_instrument
 from .plan import Plan, load_plan
@@ -25,7 +26,7 @@ from .store import Store, archive_file
 from . import paths
 
 __all__ = ["Settings", "load_inputs", "ingest_one", "clean", "store_rows", "score", "model", "validity",
-           "summarise", "report", "validate_files", "default_wave"]
+           "overview", "compare_waves", "summarise", "report", "validate_files", "default_wave"]
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,28 @@ def validity(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, pla
     return psychometrics(accepted, scores, inst, plan) if not accepted.empty else {}
 
 
+def overview(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument) -> dict:
+    """Sample profile, unit comparison (small units suppressed) and open answers."""
+    if accepted.empty:
+        return {"sample": [], "units": [], "open_answers": []}
+    data = analysis_frame(accepted, scores, inst)
+    ordered = ["burden", *[s.id for s in inst.scales if s.id != "burden"]]
+    return {"sample": sample_profile(accepted, inst),
+            "units": unit_comparison(data, [s for s in ordered if s in data]),
+            "open_answers": open_answers(accepted, inst)}
+
+
+def compare_waves(inst: Instrument, wave: str, settings: Settings) -> dict | None:
+    """This wave against earlier waves of the same instrument version in the store."""
+    if not settings.store_path.exists():
+        return None
+    with Store(settings.store_path, read_only=True) as store:
+        return wave_comparison(store.rows(inst), inst, wave)
+
+
 def summarise(results: list[IngestResult], frame: pd.DataFrame, inst: Instrument, wave: str,
-              scale_stats: dict, models: dict, psychometrics: dict | None = None) -> dict:
+              scale_stats: dict, models: dict, psychometrics: dict | None = None,
+              extras: dict | None = None) -> dict:
     """The run summary: the object ``jianfu run --json`` prints (see the README for its keys)."""
     files = []
     for r in results:
@@ -139,13 +160,15 @@ def summarise(results: list[IngestResult], frame: pd.DataFrame, inst: Instrument
         "scales": scale_stats,
         "models": models,
         "psychometrics": psychometrics or {},
+        **(extras or {}),
     }
 
 
-def report(summary: dict, inst: Instrument, out_dir: str | Path) -> Path:
+def report(summary: dict, inst: Instrument, out_dir: str | Path, lang: str = "zh") -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    name = f"jianfu_{inst.id}_{summary['wave']}_{stamp}.xlsx".replace("/", "-")
-    return write_report(summary, inst, Path(out_dir) / name)
+    suffix = "" if lang == "zh" else f"_{lang}"
+    name = f"jianfu_{inst.id}_{summary['wave']}_{stamp}{suffix}.xlsx".replace("/", "-")
+    return write_report(summary, inst, Path(out_dir) / name, lang=lang)
 
 
 def validate_files(files: list[str | Path], inst: Instrument, settings: Settings | None = None,

@@ -75,13 +75,25 @@ def mask_series(values: pd.Series) -> tuple[pd.Series, int]:
 
 
 def load_secret(path: str | Path) -> bytes:
-    """Read the local hashing key, creating it (mode 600) on first use."""
+    """Read the local hashing key, creating it (mode 600) on first use.
+
+    Concurrent first uses (files ingested in parallel) agree on one key: each writes a
+    private temporary file and hard-links it into place, which succeeds for exactly one of
+    them, so nobody ever reads a half-written key.
+    """
     path = Path(path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another ingest created it first; use theirs
+        finally:
+            tmp.unlink()
     return bytes.fromhex(path.read_text().strip())
 
 

@@ -78,7 +78,17 @@ def probe_interaction(res, data: pd.DataFrame, term: str) -> dict:
     sd = float(w.std(ddof=1))
     args = dict(b1=float(res.params[focal]), b3=float(res.params[term]), v11=float(V.loc[focal, focal]),
                 v33=float(V.loc[term, term]), v13=float(V.loc[focal, term]), df=_inference_df(res))
-    return {"focal": focal, "moderator": moderator, "moderator_sd": sd,
+    # Predicted outcome at focal ±1 SD for each moderator line, other predictors at their means
+    # (OLS passes through the means, so ŷ = ȳ + b₁x + b₂w + b₃(xw − mean(xw)) in centred units).
+    x = data[focal].astype(float) - data[focal].astype(float).mean()
+    sd_x = float(x.std(ddof=1))
+    y_bar = float(res.model.endog.mean())
+    xw_bar = float((x * w).mean())
+    b1, b2, b3 = (float(res.params[c]) for c in (focal, moderator, term))
+    lines = [{"at": at, "w": float(wv), "y": [y_bar + b1 * xv + b2 * wv + b3 * (xv * wv - xw_bar) for xv in (-sd_x, sd_x)]}
+             for at, wv in (("-1 SD", -sd), ("mean", 0.0), ("+1 SD", sd))]
+    return {"focal": focal, "moderator": moderator, "moderator_sd": sd, "focal_sd": sd_x,
+            "plot": {"x": [-sd_x, sd_x], "lines": lines},
             "simple_slopes": simple_slopes(sd_moderator=sd, **args),
             "johnson_neyman": johnson_neyman(observed=(float(w.min()), float(w.max())), **args)}
 

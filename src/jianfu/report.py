@@ -1,8 +1,11 @@
-"""The Excel report: Chinese first, findings before tables, only formatting here.
+"""The Excel report: a finished analysis, Chinese first (``lang="en"`` for English).
 
-Every number written comes from the run summary (``summary`` of :func:`jianfu.pipeline`);
-this module computes nothing. Text that came from an input file is written as inert text
-(no formula injection).
+Every number written comes from the run summary (see :mod:`jianfu.pipeline`); this module
+computes nothing but layout. Sheets follow the reading order of an analysis chapter — findings,
+sample, data quality, reliability and validity, descriptives, regressions, mediation and
+moderation, units, open answers, waves (when the store holds earlier ones), methods, codebook.
+Text that came from an input file is written as inert text (no formula injection), and unit
+figures below five respondents are suppressed upstream and only marked here.
 """
 
 from __future__ import annotations
@@ -11,202 +14,494 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .descriptives import stars
 from .instrument import FLAG_NAMES, Instrument
+from .report_charts import bar_chart, coefficient_chart, line_chart
+from .report_style import FONT, MEAN, P, PCT, STAT, inert, note, page, table, title
+from .report_text import SHEET_KEYS, Words, findings, term_label
 
-__all__ = ["write_report", "inert", "SHEETS"]
-
-SHEETS = ["摘要", "数据质量", "量表得分", "回归结果"]
-FONT = "等线"
-_THICK = Side(style="medium")
-_THIN = Side(style="thin")
-_FLAG_ZH = {"speeder": "作答过快", "straightline": "直线作答", "attention": "注意力题未通过",
-            "incomplete": "作答不完整", "duplicate": "重复提交"}
-_STAT = "0.000"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+__all__ = ["write_report", "inert", "SHEETS", "CHART_SHEETS", "sheet_names", "term_label", "findings"]
 
 
-def inert(cell: Cell, value: object) -> None:
-    """Write ``value``; text that a spreadsheet would run as a formula is kept as plain text."""
-    cell.value = value
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        cell.data_type = "s"
+def sheet_names(lang: str = "zh", waves: bool = False) -> list[str]:
+    w = Words(lang)
+    return [w(k) for k in SHEET_KEYS if waves or k != "waves"]
 
 
-def _p_text(p: float | None) -> str:
-    if p is None:
+SHEETS = sheet_names("zh")
+#: Sheets that carry a native chart.
+CHART_SHEETS = ["摘要", "回归结果", "中介与调节", "单位对比"]
+
+
+def _ok(value: float | None, op: str, cut: float) -> str:
+    if value is None:
         return ""
-    return "< .001" if p < 0.001 else f"{p:.3f}".lstrip("0")
+    good = value >= cut if op == ">=" else value <= cut if op == "<=" else value < cut
+    return "✓" if good else "✗"
 
 
-def _stars(p: float | None) -> str:
-    if p is None:
-        return ""
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+def _summary_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+    top = title(ws, f"{w.text(inst.title)} — {w.pick('分析报告', 'analysis report')}",
+                f"{w.pick('问卷版本', 'Instrument')} {inst.id} v{inst.version} · {w.pick('调查轮次', 'Wave')} "
+                f"{summary['wave']} · {w.pick('生成于', 'generated')} {summary['generated_at']}")
+    ws.cell(row=top, column=1, value=w.pick("主要发现", "Key findings")).font = Font(name=FONT, bold=True, size=12)
+    for k, line in enumerate(findings(summary, inst, w.lang), start=1):
+        c = ws.cell(row=top + k, column=1, value=f"{k}. {line}")
+        c.font = Font(name=FONT)
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells(start_row=top + k, start_column=1, end_row=top + k, end_column=8)
+        ws.row_dimensions[top + k].height = 48
+    row = top + len(findings(summary, inst, w.lang)) + 2
+    burden = inst.scale("burden") if any(s.id == "burden" for s in inst.scales) else None
+    subs = list(burden.subscales) if burden is not None else []
+    rows = [[w.text(inst.scale(s).name), summary["scales"].get(s, {}).get("mean"), summary["scales"].get(s, {}).get("sd")]
+            for s in subs if summary["scales"].get(s, {}).get("mean") is not None]
+    row = note(ws, row, w.pick("负担感知各维度（1–5 分，越高越重）", "Perceived burden by dimension (1–5, higher = heavier)"),
+               bold=True)
+    table(ws, row, [w("scale"), w("mean"), w("sd")], rows, formats={1: MEAN, 2: MEAN})
+    if rows:
+        bar_chart(ws, f"E{row}", w.pick("负担感知剖面", "Burden profile"), 1, 2, row + 1, row + len(rows),
+                  w("mean"), y_range=(1, 5))
+    for col, width in zip("ABCDEFGH", [34, 10, 10, 12, 12, 12, 12, 12]):
+        ws.column_dimensions[col].width = width
+    page(ws, 12)
 
 
-def _title(ws: Worksheet, text: str, sub: str | None = None) -> int:
-    ws["A1"] = text
-    ws["A1"].font = Font(name=FONT, bold=True, size=14)
-    if sub:
-        ws["A2"] = sub
-        ws["A2"].font = Font(name=FONT, italic=True, size=10, color="595959")
-    return 4
-
-
-def _table(ws: Worksheet, top: int, headers: list[str], rows: list[list], formats: dict[int, str] | None = None,
-           widths: list[int] | None = None) -> int:
-    """A three-line table: rule above and below the header, rule below the last row."""
-    formats = formats or {}
-    for j, h in enumerate(headers, start=1):
-        c = ws.cell(row=top, column=j, value=h)
-        c.font = Font(name=FONT, bold=True)
-        c.border = Border(top=_THICK, bottom=_THIN)
-        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for i, row in enumerate(rows, start=1):
-        for j, v in enumerate(row, start=1):
-            c = ws.cell(row=top + i, column=j)
-            inert(c, v)
-            c.font = Font(name=FONT)
-            if j - 1 in formats and isinstance(v, (int, float)):
-                c.number_format = formats[j - 1]
-            if i == len(rows):
-                c.border = Border(bottom=_THICK)
-    for j, w in enumerate(widths or [], start=1):
-        ws.column_dimensions[get_column_letter(j)].width = w
-    ws.freeze_panes = ws.cell(row=top + 1, column=1)
-    return top + len(rows) + 2
-
-
-def _page(ws: Worksheet) -> None:
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-
-
-def _se_zh(se_type: str | None) -> str:
-    if se_type and se_type.startswith("cluster-robust by "):
-        return f"按{se_type.removeprefix('cluster-robust by ')}聚类的稳健标准误"
-    return "HC3 稳健标准误（单位数不足以聚类）" if se_type == "HC3" else (se_type or "")
-
-
-def term_label(term: str, inst: Instrument) -> str:
-    """Chinese label of a model term: scale name, ``单位层级：街道`` for a dummy, ``×`` for interactions."""
-    names = {s.id: s.name.zh for s in inst.scales}
-    names.update({d.id: (d.label.zh if d.label else d.id) for d in inst.demographics})
-    if ":" in term:
-        return " × ".join(names.get(p, p) for p in term.split(":"))
-    if term.endswith("]") and "[" in term:
-        var, level = term[:-1].split("[", 1)
-        return f"{names.get(var, var)}：{level}"
-    return names.get(term, term)
-
-
-def findings(summary: dict, inst: Instrument) -> list[str]:
-    """Plain-language key findings generated from the results."""
-    names = {s.id: s.name.zh for s in inst.scales}
-    rows = summary["rows"]
-    out = [f"本次共读取 {rows['read']} 份答卷，{rows['accepted']} 份有效进入分析，"
-           f"{rows['quarantined']} 份因数据质量问题被隔离（未删除，可在“数据质量”表查看原因）。"]
-    model = summary["models"].get("empowerment_burden")
-    if model and model.get("terms"):
-        lower, higher = [], []
-        for term, t in model["terms"].items():
-            if t["term"] not in names or t["p"] >= 0.05:
-                continue
-            (lower if t["b"] < 0 else higher).append(f"{names[term]}（β = {t['beta']:.2f}）")
-        if lower:
-            out.append("赋能与负担：在控制单位层级等因素后，" + "、".join(lower) + " 越高，基层干部感知的负担越轻。")
+def _sample_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+    top = title(ws, w("sample"), w.pick(f"有效答卷 n = {summary['rows']['accepted']}", f"Accepted responses n = {summary['rows']['accepted']}"))
+    demo = {d.id: d for d in inst.demographics}
+    for entry in summary.get("sample", []):
+        d = demo.get(entry["id"])
+        name = w.text(d.label) if d and d.label else entry["id"]
+        if "levels" in entry:
+            top = note(ws, top, name, bold=True)
+            rows = [[lv["level"] if lv["level"] is not None else w("not_given"), lv["n"], lv["share"]] for lv in entry["levels"]]
+            top = table(ws, top, [w("level"), w("count"), w("share")], rows, formats={2: PCT}, widths=[28, 10, 10])
         else:
-            out.append("赋能与负担：本次数据中没有发现哪一类赋能与负担感知显著相关（p < .05）。")
-        if higher:
-            out.append("、".join(higher) + " 越高，负担感知越重。")
-        out.append(f"该模型解释了负担感知差异的 {model['r2'] * 100:.1f}%（n = {model['n']}，{_se_zh(model.get('se_type'))}）。")
-    mod = summary["models"].get("fault_tolerance_moderation")
-    if mod and "accountability_pressure:fault_tolerance" in mod.get("terms", {}):
-        t = mod["terms"]["accountability_pressure:fault_tolerance"]
-        if t["p"] < 0.05 and t["b"] < 0:
-            out.append(f"容错纠错：容错纠错认知越强，问责压力与避责心理之间的关联越弱（交互项 b = {t['b']:.2f}，p {_p_text(t['p'])}）。")
-        else:
-            out.append(f"容错纠错：未发现容错纠错认知显著缓冲问责压力对避责心理的影响（交互项 p = {_p_text(t['p'])}）。")
-    out.append("说明：本调查为横断面数据，以上关系为相关关系，不能直接解释为因果效应。")
-    return out
+            top = note(ws, top, w.pick(f"{name}：共 {entry['distinct']} 个不同的填写值（未填写 {entry['missing']}）",
+                                       f"{name}: {entry['distinct']} distinct answers ({entry['missing']} not given)"), bold=True) + 1
+    page(ws)
 
 
-def write_report(summary: dict, inst: Instrument, path: str | Path) -> Path:
+def _quality_sheet(ws: Worksheet, summary: dict, w: Words) -> None:
+    top = title(ws, w("quality"), w.pick("每个文件读取、接受、隔离的行数；隔离的答卷保留在数据库中，不参与统计。",
+                                         "Rows read, accepted and quarantined per file; quarantined rows stay in the store "
+                                         "and are left out of every statistic."))
+    rows = []
+    for f in summary["files"]:
+        rows.append([f["path"].rsplit("/", 1)[-1], f["format"], w("status_accepted") if f["status"] == "accepted"
+                     else w("status_rejected"), f["rows"], f.get("accepted", 0), f.get("quarantined", 0),
+                     *[f.get("flags", {}).get(k, 0) for k in FLAG_NAMES], len(f["errors"]), len(f["warnings"])])
+    total = summary["rows"]
+    rows.append([w.pick("合计", "Total"), "", "", total["read"], total["accepted"], total["quarantined"],
+                 *[summary["flags"].get(k, 0) for k in FLAG_NAMES], "", ""])
+    top = table(ws, top, [w("file"), w("format"), w("status"), w("read"), w("accepted"), w("quarantined"), *w.flags(),
+                          w("errors"), w("warnings")], rows, widths=[36, 10, 8, 10, 8, 8, 10, 10, 14, 12, 10, 8, 8],
+                freeze=True)
+    top = note(ws, top, w.pick("一份答卷可同时有多个标记；“隔离”按份计数一次。", "A response may carry several flags; it counts once "
+                               "as quarantined."))
+    problems = [[f["path"].rsplit("/", 1)[-1], w("error"), e] for f in summary["files"] for e in f["errors"]]
+    problems += [[f["path"].rsplit("/", 1)[-1], w("warning"), m] for f in summary["files"] for m in f["warnings"]]
+    if problems:
+        top = note(ws, top + 1, w.pick("问题清单（中文 | English）", "Problems (Chinese | English)"), bold=True)
+        table(ws, top, [w("file"), w("type"), w("detail")], problems[:2000])
+    page(ws, 13)
+
+
+def _validity_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+    psy = summary.get("psychometrics", {})
+    cfa = psy.get("cfa", {})
+    cut = cfa.get("cutoffs", {"cr": (">=", 0.7), "ave": (">=", 0.5), "cfi": (">=", 0.9), "tli": (">=", 0.9),
+                                "rmsea": ("<=", 0.08), "srmr": ("<=", 0.08), "htmt": ("<", 0.85)})
+    top = title(ws, w("validity"), w.pick("α ≥ .70、ω ≥ .70、CR ≥ .70、AVE ≥ .50 为常用标准；✓ 达到，✗ 未达到。",
+                                          "Usual cut-offs: α, ω, CR ≥ .70; AVE ≥ .50. ✓ met, ✗ not met."))
+    rel = cfa.get("reliability", {})
+    rows = []
+    for s in inst.scales:
+        st = summary["scales"].get(s.id, {})
+        r = rel.get(s.id, {})
+        ci = st.get("alpha_ci") or [None, None]
+        rows.append([w.text(s.name), s.id, st.get("n_items"), st.get("alpha"), ci[0], ci[1], _ok(st.get("alpha"), ">=", 0.7),
+                     st.get("omega"), r.get("cr"), _ok(r.get("cr"), *cut["cr"]), r.get("ave"), _ok(r.get("ave"), *cut["ave"])])
+    top = table(ws, top, [w("scale"), w("code"), w("items"), "α", "α 95% CI ↓", "α 95% CI ↑", "", "ω", "CR", "", "AVE", ""],
+                rows, formats={3: STAT, 4: STAT, 5: STAT, 7: STAT, 8: STAT, 10: STAT},
+                widths=[24, 26, 8, 9, 11, 11, 4, 9, 9, 4, 9, 4], freeze=True)
+    if not cfa:
+        note(ws, top, w.text(psy.get("note")) or w.pick("样本不足，未做因子分析。", "Too few rows for factor analysis."))
+        page(ws)
+        return
+    fit = cfa["fit"]
+    top = note(ws, top, w.pick(f"验证性因子分析（ML，完整作答 n = {fit['n']}）", f"Confirmatory factor analysis (ML, complete cases n = {fit['n']})"), bold=True)
+    ci = fit.get("rmsea_ci") or [None, None]
+    rows = [["χ²", fit["chi2"], ""], ["df", fit["df"], ""], ["p", fit["p"], ""],
+            ["CFI", fit["cfi"], _ok(fit["cfi"], *cut["cfi"])], ["TLI", fit["tli"], _ok(fit["tli"], *cut["tli"])],
+            ["RMSEA", fit["rmsea"], _ok(fit["rmsea"], *cut["rmsea"])], ["RMSEA 90% CI ↓", ci[0], ""],
+            ["RMSEA 90% CI ↑", ci[1], ""], ["SRMR", fit["srmr"], _ok(fit["srmr"], *cut["srmr"])]]
+    start = top
+    top = table(ws, top, [w.pick("指标", "Index"), w.pick("值", "Value"), ""], rows, formats={1: STAT})
+    ws.cell(row=start + 2, column=2).number_format = "0"
+    ws.cell(row=start + 3, column=2).number_format = P
+    top = note(ws, top, w.pick("RMSEA = √(max(χ² − df, 0) / (df·N))，用 N（与 lavaan 相同，非 N − 1）；CFI、TLI ≥ .90，RMSEA、SRMR ≤ .08 为可接受。",
+                               "RMSEA = √(max(χ² − df, 0) / (df·N)) with N as lavaan (not N − 1); CFI, TLI ≥ .90 and "
+                               "RMSEA, SRMR ≤ .08 are acceptable.")) + 1
+    kmo, bart, pa, harman = psy.get("kmo"), psy.get("bartlett"), psy.get("parallel_analysis"), psy.get("harman")
+    rows = [["KMO", kmo["overall"] if kmo else None, _ok(kmo["overall"], ">=", 0.6) if kmo else ""],
+            ["Bartlett χ²", bart["chi2"] if bart else None, ""], ["Bartlett df", bart["df"] if bart else None, ""],
+            ["Bartlett p", bart["p"] if bart else None, ""],
+            [w.pick("平行分析建议因子数", "Factors suggested by parallel analysis"), pa["n_factors"] if pa else None, ""],
+            [w.pick("Harman 单因子方差占比", "Harman single-factor share"), harman["share"] if harman else None,
+             ("✗" if harman["flagged"] else "✓") if harman else ""]]
+    start = top
+    top = table(ws, top, [w.pick("结构检验", "Structure"), w.pick("值", "Value"), ""], rows, formats={1: STAT})
+    ws.cell(row=start + 4, column=2).number_format = P
+    ws.cell(row=start + 6, column=2).number_format = PCT
+    factors = list(cfa.get("htmt", {}))
+    names = {s.id: w.text(s.name) for s in inst.scales}
+    top = note(ws, top, w.pick("HTMT2（< .85 表示区分效度良好）", "HTMT2 (< .85 supports discriminant validity)"), bold=True)
+    rows = [[names.get(a, a), *[cfa["htmt"][a][b] if j < i else None for j, b in enumerate(factors)]]
+            for i, a in enumerate(factors)]
+    top = table(ws, top, ["", *[names.get(f, f) for f in factors]], rows, formats={k: STAT for k in range(1, len(factors) + 1)})
+    top = note(ws, top, w.pick("Fornell–Larcker：对角线为 √AVE，下三角为因子相关；对角线应大于同行同列的相关。",
+                               "Fornell–Larcker: √AVE on the diagonal, factor correlations below; the diagonal should "
+                               "exceed the correlations in its row and column."), bold=True)
+    fl = cfa.get("fornell_larcker", {})
+    rows = [[names.get(a, a), *[fl[a][b] if j <= i else None for j, b in enumerate(factors)]] for i, a in enumerate(factors)]
+    top = table(ws, top, ["", *[names.get(f, f) for f in factors]], rows, formats={k: STAT for k in range(1, len(factors) + 1)})
+    top = note(ws, top, w.pick("题目分析（反向题已反向计分）", "Item analysis (reverse-keyed items reversed)"), bold=True)
+    texts = {i.id: w.text(i.text) for i in inst.items}
+    loading = {(r["factor"], r["item"]): r["std"] for r in cfa.get("loadings", [])}
+    rows = []
+    for s in inst.first_order_scales:
+        for item, st in summary["scales"].get(s.id, {}).get("items", {}).items():
+            rows.append([w.text(s.name), item, texts.get(item, ""), st.get("mean"), st.get("sd"), st.get("item_rest_r"),
+                         st.get("alpha_if_deleted"), st.get("skew"), st.get("kurtosis"), loading.get((s.id, item))])
+    table(ws, top, [w("scale"), w("code"), w.pick("题目", "Item"), w("mean"), w("sd"), w.pick("校正题总相关", "Item-rest r"),
+                    w.pick("删除该题后 α", "α if deleted"), w.pick("偏度", "Skew"), w.pick("峰度", "Kurtosis"),
+                    w.pick("标准化载荷", "Std. loading")], rows,
+          formats={3: MEAN, 4: MEAN, 5: STAT, 6: STAT, 7: STAT, 8: STAT, 9: STAT})
+    page(ws, 12)
+
+
+def _descriptives_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+    top = title(ws, w("descriptives"), w("stars"))
+    psy = summary.get("psychometrics", {})
+    desc, corr = psy.get("descriptives", {}), psy.get("correlations", {})
+    ids = [s.id for s in inst.scales if s.id in desc]
+    names = {s.id: w.text(s.name) for s in inst.scales}
+    rows = [[names[i], desc[i]["n"], desc[i]["mean"], desc[i]["sd"], desc[i]["min"], desc[i]["max"]] for i in ids]
+    top = table(ws, top, [w("scale"), "n", w("mean"), w("sd"), w.pick("最小值", "Min"), w.pick("最大值", "Max")], rows,
+                formats={2: MEAN, 3: MEAN, 4: MEAN, 5: MEAN}, widths=[24], freeze=True)
+    top = note(ws, top, w.pick("相关矩阵（Pearson r，成对删除；数值后的星号为显著性）",
+                               "Correlations (Pearson r, pairwise; stars mark significance)"), bold=True)
+    header = top
+    rows = [[f"{k + 1}. {names[a]}", *[corr["r"][a][b] if j < k else (None if j > k else "—") for j, b in enumerate(ids)]]
+            for k, a in enumerate(ids)]
+    top = table(ws, top, ["", *[str(k + 1) for k in range(len(ids))]], rows)
+    for k, a in enumerate(ids):
+        for j, b in enumerate(ids[:k]):
+            c = ws.cell(row=header + 1 + k, column=2 + j)
+            if isinstance(c.value, float):
+                # The cell keeps the exact r; the format shows three decimals and the stars.
+                c.number_format = f'0.000"{stars(corr["p"][a][b])}";-0.000"{stars(corr["p"][a][b])}"'
+    for col in range(2, len(ids) + 2):
+        ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = 9
+    page(ws)
+
+
+def _model_rows(m: dict, inst: Instrument, w: Words) -> list[list]:
+    rows = [[term_label(term, inst, w), term, t["b"], t["se"], t.get("beta"), t["p"], stars(t["p"]),
+             t.get("ci_low"), t.get("ci_high"), t.get("vif")] for term, t in m.get("terms", {}).items()]
+    for b in m.get("blocks", []):
+        rows.append([f"ΔR²（{b['name']}）" if w.lang == "zh" else f"ΔR² ({b['name']})", "", b["delta_r2"], None, None,
+                     b["p_change"], stars(b["p_change"]), None, None, None])
+    rows.append(["R²", "", m.get("r2"), None, None, None, f"n = {m['n']}; {w.se_type(m.get('se_type'))}", None, None, None])
+    return rows
+
+
+def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+    top = title(ws, w.pick("层次回归结果", "Hierarchical regression"),
+                w.pick("b 为非标准化系数，SE 为按单位聚类的稳健标准误（单位不足 20 个时为 HC3），β 为标准化系数；",
+                       "b unstandardised, SE clustered by unit (HC3 with fewer than 20 units), β standardised; ") + w("stars"))
+    names = {s.id: w.text(s.name) for s in inst.scales}
+    chart_rows = None
+    for model_id, m in summary["models"].items():
+        if m.get("type", "ols") != "ols":
+            continue
+        label = w.text(m.get("label")) or model_id
+        top = note(ws, top, f"{label}（{w.pick('因变量', 'outcome')}：{names.get(m['outcome'], m['outcome'])}；{model_id}）"
+                   if w.lang == "zh" else f"{label} (outcome: {names.get(m['outcome'], m['outcome'])}; {model_id})", bold=True)
+        start = top
+        top = table(ws, top, [w("variable"), w("code"), "b", "SE", "β", "p", w("sig"), "95% CI ↓", "95% CI ↑", "VIF"],
+                    _model_rows(m, inst, w), formats={2: STAT, 3: STAT, 4: STAT, 5: P, 7: STAT, 8: STAT, 9: "0.00"},
+                    widths=[30, 34, 10, 10, 10, 10, 28, 10, 10, 8])
+        if model_id == "empowerment_burden":
+            chart_rows = [(start + 1 + k, t) for k, (term, t) in enumerate(m["terms"].items()) if t.get("term") in names]
+        ml = m.get("multilevel")
+        if ml:
+            if ml["status"] == "fitted":
+                top = note(ws, top, w.pick(f"多层模型（随机截距，按单位；ICC = {ml['icc']:.3f}，单位数 {ml['n_groups']}）",
+                                           f"Multilevel model (random intercept by unit; ICC = {ml['icc']:.3f}, "
+                                           f"{ml['n_groups']} units)"), bold=True)
+                rows = [[term_label(t, inst, w), t, v["b"], v["se"], v["p"], stars(v["p"]), v["ci_low"], v["ci_high"]]
+                        for t, v in ml["terms"].items()]
+                top = table(ws, top, [w("variable"), w("code"), "b", "SE", "p", w("sig"), "95% CI ↓", "95% CI ↑"], rows,
+                            formats={2: STAT, 3: STAT, 4: P, 6: STAT, 7: STAT})
+            else:
+                icc = f"ICC = {ml['icc']:.3f}；" if ml.get("icc") is not None else ""
+                top = note(ws, top, icc + w.text(ml["note"])) + 1
+    if chart_rows:
+        # Helper columns for the error bars (CI half-widths), to the right of the tables.
+        col = 13
+        ws.cell(row=chart_rows[0][0] - 1, column=col, value=w.pick("赋能与负担：b", "Empowerment → burden: b"))
+        ws.cell(row=chart_rows[0][0] - 1, column=col + 1, value="+")
+        ws.cell(row=chart_rows[0][0] - 1, column=col + 2, value="−")
+        for k, (row, t) in enumerate(chart_rows):
+            r = chart_rows[0][0] + k
+            ws.cell(row=r, column=col - 1, value=names.get(t["term"], t["term"]))
+            ws.cell(row=r, column=col, value=t["b"])
+            ws.cell(row=r, column=col + 1, value=t["ci_high"] - t["b"])
+            ws.cell(row=r, column=col + 2, value=t["b"] - t["ci_low"])
+        first, last = chart_rows[0][0], chart_rows[0][0] + len(chart_rows) - 1
+        coefficient_chart(ws, f"A{top + 1}", w.pick("赋能与负担：系数与 95% 置信区间", "Empowerment and burden: b with 95% CI"),
+                          col - 1, col, col + 1, col + 2, first, last, "b")
+        ws.column_dimensions["L"].width = 24
+    page(ws, 10)
+
+
+def _medmod_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+    top = title(ws, w("medmod"), w.pick("中介：间接效应的百分位 Bootstrap 置信区间；调节：交互项变量已中心化，简单斜率取调节变量均值 ±1 SD。",
+                                        "Mediation: percentile bootstrap CI of the indirect effect; moderation: centred "
+                                        "variables, simple slopes at the moderator's mean ± 1 SD."))
+    names = {s.id: w.text(s.name) for s in inst.scales}
+    charted = False
+    for model_id, m in summary["models"].items():
+        label = w.text(m.get("label")) or model_id
+        if m.get("type") == "mediation":
+            top = note(ws, top, f"{label}（{model_id}）", bold=True)
+            rows = [[_path_label(path, m, names, w), v["b"], v["se"], v["p"], stars(v["p"]), v["ci_low"], v["ci_high"]]
+                    for path, v in m["paths"].items()]
+            for med, v in m["indirect"].items():
+                rows.append([w.pick(f"间接效应（经 {names.get(med, med)}）", f"Indirect via {names.get(med, med)}"),
+                             v["effect"], v["se_boot"], None, "", v["ci_low"], v["ci_high"]])
+            top = table(ws, top, [w.pick("路径", "Path"), "b", "SE", "p", w("sig"), "95% CI ↓", "95% CI ↑"], rows,
+                        formats={1: STAT, 2: STAT, 3: P, 5: STAT, 6: STAT}, widths=[34, 10, 10, 10, 8, 10, 10])
+            top = note(ws, top, w.pick(f"Bootstrap {m['n_boot']} 次（种子 {m['seed']}），n = {m['n']}；"
+                                       "a：自变量→中介，b：中介→因变量，direct：直接效应，total：总效应。",
+                                       f"{m['n_boot']} bootstrap resamples (seed {m['seed']}), n = {m['n']}; a: X → M, "
+                                       "b: M → Y, direct and total effects of X.")) + 1
+        for term, probe in (m.get("probes") or {}).items():
+            top = note(ws, top, f"{label}: {term_label(term, inst, w)}", bold=True)
+            rows = [[s["at"], s["w"], s["slope"], s["se"], s["p"], stars(s["p"]), s["ci_low"], s["ci_high"]]
+                    for s in probe["simple_slopes"]]
+            top = table(ws, top, [w.pick(f"调节变量（{names.get(probe['moderator'])}）", f"Moderator ({names.get(probe['moderator'])})"),
+                                  w.pick("中心化取值", "Centred value"), w.pick("简单斜率", "Simple slope"), "SE", "p",
+                                  w("sig"), "95% CI ↓", "95% CI ↑"], rows,
+                        formats={1: STAT, 2: STAT, 3: STAT, 4: P, 6: STAT, 7: STAT})
+            jn = probe["johnson_neyman"]
+            bounds = ", ".join(f"{b:.3f}" for b in jn["bounds"]) or "—"
+            inside = ", ".join(f"{b:.3f}" for b in jn.get("bounds_in_range", [])) or w.pick("无", "none")
+            where = {"outside": ("低于下限或高于上限", "below the lower or above the upper bound"),
+                     "inside": ("介于两个临界值之间", "between the bounds"), "everywhere": ("全部取值", "everywhere"),
+                     "nowhere": ("无", "nowhere"), "one-sided": ("临界值一侧", "on one side of the bound")}
+            zone = where.get(jn["significant_where"], (jn["significant_where"],) * 2)
+            top = note(ws, top, w.pick(f"Johnson–Neyman 临界值（中心化调节变量）：{bounds}；在观测范围内：{inside}；简单斜率显著的区域：{zone[0]}。",
+                                       f"Johnson–Neyman bounds (centred moderator): {bounds}; within the observed range: "
+                                       f"{inside}; the simple slope is significant {zone[1]}.")) + 1
+            if not charted and probe.get("plot"):
+                head = top
+                ws.cell(row=head, column=1, value=w.pick("自变量", "Focal"))
+                for j, line in enumerate(probe["plot"]["lines"]):
+                    ws.cell(row=head, column=2 + j, value=w.pick(f"调节变量 {line['at']}", f"Moderator {line['at']}"))
+                for i, lab in enumerate([w.pick("低（−1 SD）", "low (−1 SD)"), w.pick("高（+1 SD）", "high (+1 SD)")]):
+                    ws.cell(row=head + 1 + i, column=1, value=lab)
+                    for j, line in enumerate(probe["plot"]["lines"]):
+                        ws.cell(row=head + 1 + i, column=2 + j, value=line["y"][i]).number_format = STAT
+                for col in "BCD":
+                    ws.column_dimensions[col].width = max(ws.column_dimensions[col].width or 0, 16)
+                line_chart(ws, f"F{head}", w.pick("简单斜率", "Simple slopes"), 1, 2, 4, head, head + 1, head + 2,
+                           names.get(probe["focal"], probe["focal"]), names.get(m["outcome"], m["outcome"]), y_range=(1, 5))
+                top = head + 20
+                charted = True
+    page(ws, 14)
+
+
+def _path_label(path: str, m: dict, names: dict, w: Words) -> str:
+    x, y = names.get(m["x"], m["x"]), names.get(m["outcome"], m["outcome"])
+    if path == "direct":
+        return w.pick(f"直接效应 c′（{x}→{y}）", f"Direct effect c′ ({x} → {y})")
+    if path == "total":
+        return w.pick(f"总效应 c（{x}→{y}）", f"Total effect c ({x} → {y})")
+    kind, med = path[0], names.get(path[2:-1], path[2:-1])
+    return f"a（{x}→{med}）" if kind == "a" else f"b（{med}→{y}）"
+
+
+def _units_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+    top = title(ws, w("units"), w.pick("各单位量表均值；有效答卷少于 5 份的单位不显示数值，以保护个人信息。",
+                                       "Scale means per unit; units with fewer than 5 accepted responses are suppressed "
+                                       "to protect respondents."))
+    units = summary.get("units", [])
+    names = {s.id: w.text(s.name) for s in inst.scales}
+    scales = list(next((u["means"] for u in units if u["means"]), {}) or [])
+    rows = [[u["unit"], u.get("level"), u["n"], *([u["means"][s] for s in scales] if u["means"] else
+                                                 [w("suppressed")] + [None] * (len(scales) - 1))] for u in units]
+    start = top
+    top = table(ws, top, [w("unit"), w("unit_level"), "n", *[names.get(s, s) for s in scales]], rows,
+                formats={k: MEAN for k in range(3, 3 + len(scales))}, widths=[18, 12, 6, *[11] * len(scales)], freeze=True)
+    shown = [u for u in units if u["means"]]
+    if shown and scales:
+        bar_chart(ws, f"B{top + 1}", w.pick(f"各单位{names.get(scales[0])}均值", f"{names.get(scales[0])} by unit"),
+                  1, 4, start + 1, start + len(shown), w("mean"), y_range=(1, 5))
+        top += 20
+    comps = summary.get("psychometrics", {}).get("group_comparisons", [])
+    if comps:
+        demo = {d.id: w.text(d.label) if d.label else d.id for d in inst.demographics}
+        top = note(ws, top, w.pick("组间比较（Welch 检验；效应量：两组为 Hedges g，多组为 η²）",
+                                   "Group comparisons (Welch tests; effect size Hedges' g for two groups, η² for more)"),
+                   bold=True)
+        rows = [[names.get(c["outcome"], c["outcome"]), demo.get(c["by"], c["by"]), c["test"],
+                 c["statistic"], c["df1"], c["df2"], c["p"], stars(c["p"]), c["effect_size"],
+                 "; ".join(f"{g['group']}: {g['mean']:.2f} (n={g['n']})" for g in c["groups"])] for c in comps]
+        table(ws, top, [w("scale"), w.pick("分组", "By"), w.pick("检验", "Test"), w.pick("统计量", "Statistic"), "df1", "df2",
+                        "p", w("sig"), w.pick("效应量", "Effect size"), w.pick("各组均值", "Group means")], rows,
+              formats={3: STAT, 4: "0.0", 5: "0.0", 6: P, 8: STAT})
+    page(ws)
+
+
+def _open_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+    top = title(ws, w("open"), w.pick("原文照录（个人信息已在入库前遮蔽）；以文本形式写入，不会被当作公式执行。",
+                                      "Verbatim (personal data masked before storage); written as text, never as formulas."))
+    questions = {q.id: w.text(q.text) for q in inst.open_questions}
+    for entry in summary.get("open_answers", []):
+        top = note(ws, top, f"{questions.get(entry['id'], entry['id'])}（n = {entry['n']}）", bold=True)
+        top = table(ws, top, ["#", w.pick("回答", "Answer")], [[k + 1, a] for k, a in enumerate(entry["answers"])],
+                    widths=[6, 100])
+    page(ws, 2)
+
+
+def _waves_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+    waves = summary["waves"]
+    top = title(ws, w("waves"), w.pick(f"本轮 {waves['current']} 与此前各轮（同一问卷版本）的量表均值与 95% 置信区间；变化为本轮减上一轮（Welch）。",
+                                       f"Wave {waves['current']} against earlier waves of this instrument version: means "
+                                       "with 95% CIs; change = this wave minus the previous one (Welch)."))
+    names = {s.id: w.text(s.name) for s in inst.scales}
+    headers = [w("scale")]
+    for wave in waves["waves"]:
+        headers += [f"{wave} n", f"{wave} {w('mean')}", f"{wave} CI ↓", f"{wave} CI ↑"]
+    headers += [w.pick("变化", "Change"), "CI ↓", "CI ↑", "p", w("sig")]
+    rows = []
+    for s in waves["scales"]:
+        row = [names.get(s["scale"], s["scale"])]
+        for wave in waves["waves"]:
+            v = s["waves"][wave]
+            row += [v["n"], v["mean"], v["ci_low"], v["ci_high"]]
+        ch = s.get("change") or {}
+        row += [ch.get("diff"), ch.get("ci_low"), ch.get("ci_high"), ch.get("p"), stars(ch.get("p"))]
+        rows.append(row)
+    k = len(waves["waves"])
+    formats = {1 + 4 * j + o: MEAN for j in range(k) for o in (1, 2, 3)}
+    formats |= {1 + 4 * k: STAT, 2 + 4 * k: STAT, 3 + 4 * k: STAT, 4 + 4 * k: P}
+    table(ws, top, headers, rows, formats=formats, widths=[24], freeze=True)
+    page(ws)
+
+
+def _methods_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+    top = title(ws, w("methods"))
+    lines = w.pick(
+        ["计分：反向题按 最小值 + 最大值 − 原始分 计分；量表得分为已答题目的均值，至少答满 75% 的题目；负担感知为五个维度得分的均值。",
+         "数据质量：作答过快、直线作答、注意力题未通过、作答不完整、重复提交的答卷被隔离，保留在数据库中但不参与任何统计。",
+         "信度：Cronbach α（Feldt 95% 置信区间）；McDonald ω_total（单因子 ML 模型）；题目分析为校正题总相关与删除该题后的 α。",
+         "结构：KMO 与 Bartlett 球形检验；Horn 平行分析（95 百分位）决定探索性因子数；探索性因子分析为 minres 提取、oblimin 斜交旋转。",
+         "验证性因子分析：最大似然估计，完整作答个案；χ² = N·F_ML，RMSEA 使用 N（与 lavaan 相同）；CR 与 AVE 由标准化载荷计算；区分效度用 Fornell–Larcker 与 HTMT2。",
+         "共同方法偏差：Harman 单因子检验（第一个未旋转主成分的方差占比，> 40% 提示风险）。该检验只是最低要求。",
+         "回归：分层 OLS，逐块报告 R²、ΔR² 及其 F 检验；标准误按单位聚类（CR1，自由度 G − 1），单位少于 20 个时用 HC3；β 为标准化系数，虚拟变量不报告 β。",
+         "多层模型：按单位的随机截距模型（REML）与 ICC；估计落在边界或不收敛时回退到聚类稳健 OLS，并注明原因。",
+         "调节：交互项由中心化变量相乘；简单斜率取调节变量均值 ±1 SD；Johnson–Neyman 区间给出效应显著的调节变量取值范围。",
+         "中介：路径为 OLS 估计；间接效应 a·b 的置信区间为 5000 次百分位 Bootstrap（固定随机种子，可重复）。",
+         "组间比较：两组为 Welch t 检验（Hedges g），多组为 Welch 方差分析（η²）。",
+         "隐私：姓名、身份证号、手机号、电子邮箱与 IP 地址在入库前删除；开放回答中的此类信息被遮蔽；少于 5 人的单位不报告数值。",
+         "数值格式：统计量保留三位小数，p < .001 写作 “< .001”；* p < .05，** p < .01，*** p < .001。",
+         "局限：横断面自评数据，所有关系均为相关关系。"],
+        ["Scoring: reverse-keyed items scored min + max − x; a scale score is the mean of answered items with at least 75% "
+         "answered; perceived burden is the mean of its five dimensions.",
+         "Data quality: speeders, straight-liners, failed attention checks, incomplete responses and duplicates are "
+         "quarantined: kept in the store, left out of every statistic.",
+         "Reliability: Cronbach's α (Feldt 95% CI); McDonald's ω_total (one-factor ML); item-rest correlations and α if "
+         "an item is deleted.",
+         "Structure: KMO and Bartlett's test; Horn's parallel analysis (95th percentile) for the number of EFA factors; "
+         "EFA with minres extraction and oblimin rotation.",
+         "CFA: maximum likelihood on complete cases; χ² = N·F_ML and RMSEA with N (as lavaan); CR and AVE from standardised "
+         "loadings; discriminant validity by Fornell–Larcker and HTMT2.",
+         "Common-method variance: Harman's single-factor test (share of the first unrotated component; > 40% flags a "
+         "risk). The test is a minimum check only.",
+         "Regression: hierarchical OLS with R², ΔR² and its F-test per block; SEs clustered by unit (CR1, G − 1 df), HC3 "
+         "with fewer than 20 units; β standardised, not reported for dummies.",
+         "Multilevel: random intercept by unit (REML) with the ICC; on a boundary estimate or non-convergence the "
+         "cluster-robust OLS stands, with the reason stated.",
+         "Moderation: centred products; simple slopes at the moderator's mean ± 1 SD; the Johnson–Neyman interval.",
+         "Mediation: OLS paths; a percentile bootstrap CI of a·b with 5,000 seeded resamples.",
+         "Group comparisons: Welch's t (Hedges' g) for two groups, Welch's ANOVA (η²) for more.",
+         "Privacy: names, ID, phone numbers, e-mail and IP addresses are removed before storage and masked in open "
+         "answers; units with fewer than 5 respondents are not reported.",
+         "Number formats: three decimals for statistics; p < .001 written as such; * p < .05, ** p < .01, *** p < .001.",
+         "Limits: cross-sectional self-reports; every relation is an association."])
+    for line in lines:
+        c = ws.cell(row=top, column=1, value=line)
+        c.font = Font(name=FONT)
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[top].height = 32
+        top += 1
+    ws.column_dimensions["A"].width = 140
+    top = note(ws, top + 1, w.pick("输入文件（SHA-256）", "Input files (SHA-256)"), bold=True)
+    table(ws, top, [w("file"), "SHA-256"], [[f["path"].rsplit("/", 1)[-1], f.get("sha256")] for f in summary["files"]])
+    page(ws, 2)
+
+
+def _codebook_sheet(ws: Worksheet, inst: Instrument, w: Words) -> None:
+    top = title(ws, w.pick("附录：编码表", "Appendix: codebook"), f"{inst.id} v{inst.version}")
+    rows = []
+    for s in inst.first_order_scales:
+        labels = "; ".join(f"{k}={v}" for k, v in inst.response_scales[s.response_scale].labels.items())
+        for item in s.items:
+            rows.append([w.text(s.name), item.id, w.text(item.text), w.pick("是", "yes") if item.reverse else "", labels])
+    top = table(ws, top, [w("scale"), w("code"), w.pick("题目", "Item"), w.pick("反向", "Reverse"), w.pick("选项", "Options")],
+                rows, widths=[22, 8, 80, 8, 60], freeze=True)
+    rows = [[w.text(d.label) if d.label else d.id, d.id, w.text(d.text), "", "; ".join(d.options or [])]
+            for d in inst.demographics]
+    table(ws, top, [w.pick("背景变量", "Background"), w("code"), w.pick("题目", "Question"), "", w.pick("选项", "Options")], rows)
+    page(ws, 5)
+
+
+def write_report(summary: dict, inst: Instrument, path: str | Path, lang: str = "zh") -> Path:
     """Write the workbook for one run and return its path."""
+    w = Words(lang)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook()
     ws = wb.active
-    ws.title = "摘要"
-    top = _title(ws, f"{inst.title.zh} — 分析报告", f"{inst.title.en} · 问卷版本 {inst.id} v{inst.version} · "
-                 f"调查轮次 {summary['wave']} · 生成于 {summary['generated_at']}")
-    ws.cell(row=top, column=1, value="主要发现").font = Font(name=FONT, bold=True, size=12)
-    for k, line in enumerate(findings(summary, inst), start=1):
-        c = ws.cell(row=top + k, column=1, value=f"{k}. {line}")
-        c.font = Font(name=FONT)
-        c.alignment = Alignment(wrap_text=True, vertical="top")
-        ws.row_dimensions[top + k].height = 36
-    ws.column_dimensions["A"].width = 120
-    _page(ws)
+    ws.title = w("summary")
+    _summary_sheet(ws, summary, inst, w)
+    _sample_sheet(wb.create_sheet(w("sample")), summary, inst, w)
+    _quality_sheet(wb.create_sheet(w("quality")), summary, w)
+    _validity_sheet(wb.create_sheet(w("validity")), summary, inst, w)
+    _descriptives_sheet(wb.create_sheet(w("descriptives")), summary, inst, w)
+    _regression_sheet(wb.create_sheet(w("regression")), summary, inst, w)
+    _medmod_sheet(wb.create_sheet(w("medmod")), summary, inst, w)
+    _units_sheet(wb.create_sheet(w("units")), summary, inst, w)
+    _open_sheet(wb.create_sheet(w("open")), summary, inst, w)
+    if summary.get("waves"):
+        _waves_sheet(wb.create_sheet(w("waves")), summary, inst, w)
+    _methods_sheet(wb.create_sheet(w("methods")), summary, inst, w)
+    _codebook_sheet(wb.create_sheet(w("codebook")), inst, w)
 
-    ws = wb.create_sheet("数据质量")
-    top = _title(ws, "数据质量", "每个文件读取、接受、隔离的行数；隔离的答卷保留在数据库中，不参与统计。")
-    rows = []
-    for f in summary["files"]:
-        rows.append([f["path"].rsplit("/", 1)[-1], f["format"], "接受" if f["status"] == "accepted" else "拒收",
-                     f["rows"], f.get("accepted", 0), f.get("quarantined", 0),
-                     *[f.get("flags", {}).get(k, 0) for k in FLAG_NAMES], len(f["errors"]), len(f["warnings"])])
-    top = _table(ws, top, ["文件", "格式", "状态", "读取行数", "有效", "隔离", *[_FLAG_ZH[k] for k in FLAG_NAMES],
-                           "错误数", "提示数"], rows, widths=[36, 10, 8, 10, 8, 8, 10, 10, 14, 12, 10, 8, 8])
-    problems = [[f["path"].rsplit("/", 1)[-1], "错误", e] for f in summary["files"] for e in f["errors"]]
-    problems += [[f["path"].rsplit("/", 1)[-1], "提示", w] for f in summary["files"] for w in f["warnings"]]
-    if problems:
-        ws.cell(row=top, column=1, value="问题清单（中文 | English）").font = Font(name=FONT, bold=True)
-        _table(ws, top + 1, ["文件", "类型", "说明"], problems[:2000])
-        ws.column_dimensions["C"].width = 10
-    _page(ws)
-
-    ws = wb.create_sheet("量表得分")
-    top = _title(ws, "量表得分与信度", "得分为反向计分后题目的均值（1–5）；α、ω 以有效答卷、列表删除计算。α ≥ .70 为可接受。")
-    rows = []
-    for s in inst.scales:
-        st = summary["scales"].get(s.id)
-        if st is None:  # no accepted rows in this run
-            rows.append([s.name.zh, s.id, None, 0, None, None, None, None])
-            continue
-        rows.append([s.name.zh, s.id, st["n_items"], st["n"], st["mean"], st["sd"], st["alpha"], st["omega"]])
-    _table(ws, top, ["量表", "代码", "题目数", "n", "均值", "标准差", "Cronbach α", "McDonald ω"], rows,
-           formats={4: "0.00", 5: "0.00", 6: _STAT, 7: _STAT}, widths=[22, 28, 8, 8, 10, 10, 12, 12])
-    _page(ws)
-
-    ws = wb.create_sheet("回归结果")
-    top = _title(ws, "层次回归结果", "b 为非标准化系数，SE 为聚类稳健标准误（按单位）或 HC3，β 为标准化系数；"
-                 "* p < .05，** p < .01，*** p < .001。")
-    names = {s.id: s.name.zh for s in inst.scales}
-    for model_id, m in summary["models"].items():
-        label = (m.get("label") or {}).get("zh") or model_id
-        ws.cell(row=top, column=1, value=f"{label}（因变量：{names.get(m['outcome'], m['outcome'])}；模型 {model_id}）").font = \
-            Font(name=FONT, bold=True)
-        rows = [[term_label(term, inst), term, t["b"], t["se"], t["beta"], t["p"], _p_text(t["p"]) + _stars(t["p"])]
-                for term, t in m.get("terms", {}).items()]
-        rows += [[f"ΔR²（{b['name']}）", "", b["delta_r2"], None, None, b["p_change"], _p_text(b["p_change"])]
-                 for b in m.get("blocks", [])]
-        rows.append(["R² / n", "", m.get("r2"), None, None, None, f"n = {m['n']}；{_se_zh(m.get('se_type'))}"])
-        top = _table(ws, top + 1, ["变量", "代码", "b", "SE", "β", "p", "显著性"], rows,
-                     formats={2: _STAT, 3: _STAT, 4: _STAT, 5: _STAT}, widths=[30, 36, 10, 10, 10, 10, 12])
-    _page(ws)
-
-    wb.properties.title = f"{inst.title.zh} 分析报告"
+    wb.properties.title = f"{w.text(inst.title)} — {w.pick('分析报告', 'analysis report')}"
     wb.properties.subject = f"{inst.id} v{inst.version}; wave {summary['wave']}"
-    wb.properties.keywords = ",".join(f["sha256"] for f in summary["files"])
+    wb.properties.keywords = ",".join(f["sha256"] for f in summary["files"] if f.get("sha256"))
+    wb.properties.description = f"jianfu report; instrument {inst.id} v{inst.version}; generated {summary['generated_at']}"
     wb.properties.creator = "jianfu"
+    wb.properties.language = "zh-CN" if lang == "zh" else "en"
     wb.properties.created = datetime.now()
     wb.save(path)
     return path

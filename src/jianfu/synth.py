@@ -401,11 +401,23 @@ def write_survey(survey: SynthSurvey, inst: Instrument, path: str | Path, fmt: F
 
 def _write_xlsx(table: pd.DataFrame, path: Path, sheet: str) -> None:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
+
+    def cell(v: object) -> object:
+        if v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, np.integer):
+            return int(v)
+        if isinstance(v, str) and v.startswith("="):  # survey platforms export answers as text, never formulas
+            c = WriteOnlyCell(ws, value=v)
+            c.data_type = "s"
+            return c
+        return v
+
     ws.append(list(table.columns))
     for row in table.itertuples(index=False):
-        ws.append([None if (v is pd.NA or (isinstance(v, float) and np.isnan(v))) else
-                   (int(v) if isinstance(v, np.integer) else v) for v in row])
+        ws.append([cell(v) for v in row])
     wb.save(path)

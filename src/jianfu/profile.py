@@ -1,0 +1,131 @@
+"""What the report shows beyond the models: who answered, how units compare, what they wrote,
+and how this wave compares with earlier ones.
+
+Unit figures are suppressed for units with fewer than ``MIN_UNIT_N`` accepted respondents:
+a mean over three cadres of one township identifies people, so it is never computed into the
+output at all, only marked as suppressed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .instrument import Instrument
+from .scoring import score_scales
+
+__all__ = ["MIN_UNIT_N", "sample_profile", "unit_comparison", "open_answers", "wave_comparison"]
+
+MIN_UNIT_N = 5
+#: Open answers carried into the summary and the report (the store keeps them all).
+MAX_OPEN_ANSWERS = 2000
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def sample_profile(accepted: pd.DataFrame, inst: Instrument) -> list[dict]:
+    """Counts and shares of each demographic's levels among accepted rows (instrument order;
+    missing answers counted as 未填写 / not given). Free-text demographics report only how many
+    distinct values there are (``unit``: the number of units)."""
+    out = []
+    n = len(accepted)
+    for d in inst.demographics:
+        if d.id not in accepted:
+            continue
+        col = accepted[d.id].replace("", np.nan)
+        if d.options:
+            counts = col.value_counts()
+            levels = [{"level": lv, "n": int(counts.get(lv, 0)), "share": _num(counts.get(lv, 0) / n) if n else None}
+                      for lv in d.options]
+            missing = int(col.isna().sum())
+            if missing:
+                levels.append({"level": None, "n": missing, "share": _num(missing / n)})
+            out.append({"id": d.id, "levels": levels})
+        else:
+            out.append({"id": d.id, "distinct": int(col.nunique()), "missing": int(col.isna().sum())})
+    return out
+
+
+def unit_comparison(data: pd.DataFrame, scales: list[str], unit: str = "unit", min_n: int = MIN_UNIT_N,
+                    extra: list[str] = ("level",)) -> list[dict]:
+    """Per unit: n and the mean of each scale; ``suppressed`` (and no means) below ``min_n``.
+
+    Rows are sorted by the first scale's mean, highest first, suppressed units last.
+    """
+    if unit not in data:
+        return []
+    rows = []
+    for name, part in data.groupby(unit, sort=True):
+        n = int(len(part))
+        row = {"unit": str(name), "n": n, "suppressed": n < min_n}
+        for e in extra:
+            if e in part:
+                mode = part[e].mode()
+                row[e] = str(mode.iloc[0]) if len(mode) else None
+        row["means"] = None if row["suppressed"] else {s: _num(part[s].mean()) for s in scales}
+        rows.append(row)
+    key = scales[0] if scales else None
+    return sorted(rows, key=lambda r: (r["suppressed"], -(r["means"] or {}).get(key, 0) or 0))
+
+
+def open_answers(accepted: pd.DataFrame, inst: Instrument, limit: int = MAX_OPEN_ANSWERS) -> list[dict]:
+    """Non-empty open answers (already masked at ingest), per question, up to ``limit`` in all."""
+    out = []
+    for q in inst.open_questions:
+        if q.id not in accepted:
+            continue
+        answers = accepted[q.id].dropna().astype(str).str.strip()
+        answers = answers[(answers != "") & (~answers.isin(["无", "没有", "暂无", "无。"]))]
+        out.append({"id": q.id, "n": int(len(answers)), "answers": answers.head(limit).tolist()})
+        limit = max(0, limit - len(answers))
+    return out
+
+
+def _mean_ci(x: pd.Series, level: float = 0.95) -> tuple[float | None, float | None, float | None]:
+    x = x.dropna()
+    if len(x) < 2:
+        return (_num(x.mean()) if len(x) else None), None, None
+    m, se = x.mean(), x.std(ddof=1) / np.sqrt(len(x))
+    h = stats.t.ppf(1 - (1 - level) / 2, len(x) - 1) * se
+    return _num(m), _num(m - h), _num(m + h)
+
+
+def wave_comparison(stored: pd.DataFrame, inst: Instrument, current: str) -> dict | None:
+    """Scale means with 95% CIs per wave of accepted stored rows, and the change from the
+    previous wave to ``current`` (Welch's CI of the difference). None with fewer than two waves.
+
+    Waves are ordered by their labels (``2026-05`` before ``2026-11``); ``current`` is compared
+    with the wave just before it.
+    """
+    if stored.empty or "wave" not in stored:
+        return None
+    rows = stored[stored["status"] == "accepted"]
+    waves = sorted(rows["wave"].dropna().unique())
+    if len(waves) < 2 or current not in waves:
+        return None
+    scores = score_scales(rows, inst)
+    by_wave = {w: scores[rows["wave"].to_numpy() == w] for w in waves}
+    previous = waves[waves.index(current) - 1] if waves.index(current) > 0 else None
+    table = []
+    for s in inst.scales:
+        entry = {"scale": s.id, "waves": {}}
+        for w in waves:
+            m, lo, hi = _mean_ci(by_wave[w][s.id])
+            entry["waves"][w] = {"n": int(by_wave[w][s.id].notna().sum()), "mean": m, "ci_low": lo, "ci_high": hi}
+        if previous:
+            a, b = by_wave[current][s.id].dropna(), by_wave[previous][s.id].dropna()
+            if len(a) > 1 and len(b) > 1:
+                va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+                df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+                diff, h = a.mean() - b.mean(), stats.t.ppf(0.975, df) * np.sqrt(va + vb)
+                p = 2 * stats.t.sf(abs(diff) / np.sqrt(va + vb), df)
+                entry["change"] = {"from": previous, "diff": _num(diff), "ci_low": _num(diff - h),
+                                   "ci_high": _num(diff + h), "p": _num(p)}
+        table.append(entry)
+    return {"waves": waves, "current": current, "previous": previous, "scales": table}
