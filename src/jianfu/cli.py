@@ -70,16 +70,64 @@ def _clean_json(obj):
     return obj
 
 
-def _run_flow(files: list[Path], instrument: Path, wave: Optional[str], out: Optional[Path],
-              data_dir: Optional[Path] = None, sheet: Optional[str] = None, lang: str = "zh") -> dict:
+class _RichProgress:
+    """The progress bar on stderr: one line per stage, files counted during ingest."""
+
+    def __init__(self):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+        self.tasks: dict[str, int] = {}
+
+    def __enter__(self):
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.stop()
+
+    def start(self, name: str, total: int | None) -> None:
+        from .progress import STAGE_LABELS
+
+        self.tasks[name] = self.bar.add_task(STAGE_LABELS.get(name, name), total=total or 1)
+
+    def advance(self, name: str, n: int) -> None:
+        self.bar.advance(self.tasks[name], n)
+
+    def finish(self, name: str) -> None:
+        task = self.tasks[name]
+        self.bar.update(task, completed=self.bar.tasks[task].total)
+
+
+def _progress():
+    """A progress bar when a person is watching stderr; nothing otherwise (CI, schedules, pipes)."""
+    from .progress import reporting
+
+    if sys.stderr.isatty() and not os.environ.get("JIANFU_NO_PROGRESS"):
+        bar = _RichProgress()
+        stack = contextlib.ExitStack()
+        stack.enter_context(bar)
+        stack.enter_context(reporting(bar))
+        return stack
+    return contextlib.nullcontext()
+
+
+def _call_flow(module: str, name: str, **params):
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Anything the flow machinery prints goes to stderr: stdout is reserved for --json.
-    with contextlib.redirect_stdout(sys.stderr):
-        from flows.survey_pipeline import survey_pipeline
+    with contextlib.redirect_stdout(sys.stderr), _progress():
+        import importlib
 
-        return survey_pipeline(files=[str(f) for f in files], instrument=str(instrument), wave=wave,
-                               out=str(out) if out else None, data_dir=str(data_dir) if data_dir else None,
-                               sheet=sheet, lang=lang)
+        return getattr(importlib.import_module(module), name)(**params)
+
+
+def _run_flow(files: list[Path], instrument: Path, wave: Optional[str], out: Optional[Path],
+              data_dir: Optional[Path] = None, sheet: Optional[str] = None, lang: str = "zh") -> dict:
+    return _call_flow("flows.survey_pipeline", "survey_pipeline", files=[str(f) for f in files],
+                      instrument=str(instrument), wave=wave, out=str(out) if out else None,
+                      data_dir=str(data_dir) if data_dir else None, sheet=sheet, lang=lang)
 
 
 def _print_human(summary: dict) -> None:
@@ -113,6 +161,75 @@ def run(files: Annotated[list[Path], typer.Argument(help="uploaded survey files 
         _print_human(summary)
         print(summary["report"])
     raise typer.Exit(0 if any(f["status"] == "accepted" for f in summary["files"]) else 1)
+
+
+@app.command()
+def inbox(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+          wave: Annotated[Optional[str], typer.Option(help="wave label (default: from flows/schedules.yaml's rule)")] = None,
+          out: Annotated[Optional[Path], typer.Option(help="report folder (default: reports/)")] = None,
+          settle: Annotated[float, typer.Option(help="skip files modified less than this many seconds ago")] = 5.0,
+          lang: Annotated[Lang, typer.Option(help="report language")] = Lang.zh, json_: JsonOpt = False) -> None:
+    """Process new uploads in data/inbox/<office>/ once and refresh the wave's report."""
+    _load(instrument)
+    from flows.serve import load_schedules
+
+    rules = load_schedules()
+    result = _clean_json(_call_flow("flows.inbox", "inbox", instrument=str(instrument), wave=wave,
+                                    wave_rule=rules.wave.rule, timezone=rules.timezone,
+                                    out=str(out) if out else None, settle_seconds=settle, lang=lang.value))
+    if json_:
+        print(_dump(result))
+    else:
+        if result["summary"]:
+            _print_human(result["summary"])
+        _err(f"新文件 new files: {result['new_files']}；此前已收到 received before: {result['duplicates']}")
+        if result["report"]:
+            print(result["report"])
+
+
+@app.command()
+def reanalyse(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+              wave: Annotated[Optional[str], typer.Option(help="wave to rebuild (default: the latest)")] = None,
+              out: Annotated[Optional[Path], typer.Option(help="report folder (default: reports/)")] = None,
+              lang: Annotated[Lang, typer.Option(help="report language")] = Lang.zh, json_: JsonOpt = False) -> None:
+    """Rebuild a wave's report from the store (after editing the analysis plan, say)."""
+    _load(instrument)
+    summary = _call_flow("flows.reanalysis", "reanalysis", instrument=str(instrument), wave=wave,
+                         out=str(out) if out else None, lang=lang.value)
+    if summary is None:
+        _err("数据库中没有该问卷的数据 / the store holds no rows of this instrument")
+        raise typer.Exit(1)
+    if json_:
+        print(_dump(_clean_json(summary)))
+    else:
+        print(summary["report"])
+
+
+@app.command()
+def serve(schedules: Annotated[Path, typer.Option(help="schedule file")] = Path("flows/schedules.yaml")) -> None:
+    """Serve the inbox and reanalysis deployments with the schedules in flows/schedules.yaml.
+
+    Uses the Prefect server at PREFECT_API_URL (``prefect server start``); stop with Ctrl-C.
+    """
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from pydantic import ValidationError
+
+    from flows.serve import deployments, load_schedules
+
+    path = schedules if schedules.is_absolute() or schedules.exists() else paths.PROJ_ROOT / schedules
+    try:
+        rules = load_schedules(path)
+    except (OSError, ValidationError, ValueError) as exc:
+        _err(f"日程文件有误 / bad schedule file {path}: {exc}")
+        raise typer.Exit(2) from None
+    if not os.environ.get("PREFECT_API_URL"):
+        _err("提示 note: PREFECT_API_URL 未设置，将使用临时服务器，定时任务不会持久 / PREFECT_API_URL is not set: "
+             "schedules need a running server (`prefect server start`, then export PREFECT_API_URL)")
+    import prefect
+
+    _err(f"serving inbox every {rules.inbox.interval_minutes:g} min and reanalysis at '{rules.reanalysis.cron}' "
+         f"({rules.timezone})")
+    prefect.serve(*deployments(rules))
 
 
 @app.command()

@@ -6,9 +6,12 @@ first two without Prefect and without writing anything, for instant feedback to 
 
 from __future__ import annotations
 
+import shutil
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -26,7 +29,8 @@ from .store import Store, archive_file
 from . import paths
 
 __all__ = ["Settings", "load_inputs", "ingest_one", "clean", "store_rows", "score", "model", "validity",
-           "overview", "compare_waves", "summarise", "report", "validate_files", "default_wave"]
+           "overview", "compare_waves", "summarise", "report", "validate_files", "default_wave", "wave_label",
+           "scan_inbox", "file_away", "reanalyse", "analyse"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class Settings:
     store_path: Path = paths.STORE_DIR / "jianfu.duckdb"
     secret_file: Path = paths.SECRET_FILE
     reports_dir: Path = paths.REPORTS_DIR
+    inbox_dir: Path = paths.INBOX_DIR
+    processed_dir: Path = paths.DATA_DIR / "processed"
+    rejected_dir: Path = paths.DATA_DIR / "rejected"
     limits: Limits = field(default_factory=Limits.from_env)
 
     @classmethod
@@ -44,13 +51,29 @@ class Settings:
         """The standard layout below another data folder (tests, a second project, a mounted share)."""
         data_dir = Path(data_dir)
         return cls(archive_dir=data_dir / "archive", store_path=data_dir / "store" / "jianfu.duckdb",
-                   secret_file=data_dir / ".secret_key",
+                   secret_file=data_dir / ".secret_key", inbox_dir=data_dir / "inbox",
+                   processed_dir=data_dir / "processed", rejected_dir=data_dir / "rejected",
                    reports_dir=Path(reports_dir) if reports_dir else paths.REPORTS_DIR)
 
 
 def default_wave(now: datetime | None = None) -> str:
     """The wave label used when none is given: the year and month, e.g. ``2026-11``."""
     return (now or datetime.now()).strftime("%Y-%m")
+
+
+def wave_label(rule: str = "%Y-%m", now: datetime | None = None, timezone: str = "Asia/Shanghai") -> str:
+    """The wave a run at ``now`` belongs to: ``rule`` is a strftime pattern that may also use
+    ``{quarter}`` and ``{half}``, evaluated in ``timezone``.
+
+    Examples
+    --------
+    >>> wave_label("%Y-Q{quarter}", datetime(2026, 11, 22, 1, 0, tzinfo=ZoneInfo("UTC")))
+    '2026-Q4'
+    >>> wave_label("%Y-%m", datetime(2026, 11, 30, 20, 0, tzinfo=ZoneInfo("UTC")))   # already December in Beijing
+    '2026-12'
+    """
+    local = (now or datetime.now(ZoneInfo(timezone))).astimezone(ZoneInfo(timezone))
+    return local.strftime(rule).format(quarter=(local.month - 1) // 3 + 1, half=1 if local.month <= 6 else 2)
 
 
 def load_inputs(instrument_path: str | Path, plan_path: str | Path | None = None) -> tuple[Instrument, Plan]:
@@ -84,12 +107,13 @@ def clean(results: list[IngestResult], inst: Instrument) -> pd.DataFrame:
 
 
 def store_rows(frame: pd.DataFrame, results: list[IngestResult], inst: Instrument, wave: str,
-               settings: Settings) -> int:
+               settings: Settings, offices: dict[str, str] | None = None) -> int:
     """Record every file and write its rows to the store (idempotent per file)."""
+    offices = offices or {}
     with Store(settings.store_path) as store:
         for r in results:
             if r.sha256:
-                store.record_file(r.summary(), wave, inst, r.archive_path)
+                store.record_file(r.summary(), wave, inst, r.archive_path, office=offices.get(r.path))
         if frame.empty:
             return 0
         return store.write_rows(frame.drop(columns=[c for c in frame if c.startswith("_flag_")]), inst, wave)
@@ -133,19 +157,24 @@ def compare_waves(inst: Instrument, wave: str, settings: Settings) -> dict | Non
         return wave_comparison(store.rows(inst), inst, wave)
 
 
-def summarise(results: list[IngestResult], frame: pd.DataFrame, inst: Instrument, wave: str,
+def summarise(results: list[IngestResult | dict], frame: pd.DataFrame, inst: Instrument, wave: str,
               scale_stats: dict, models: dict, psychometrics: dict | None = None,
               extras: dict | None = None) -> dict:
-    """The run summary: the object ``jianfu run --json`` prints (see the README for its keys)."""
+    """The run summary: the object ``jianfu run --json`` prints (see the README for its keys).
+
+    ``results`` are this run's ingest results or, for a report rebuilt from the store, the
+    stored file entries (:meth:`jianfu.store.Store.files`).
+    """
     files = []
     for r in results:
-        entry = r.summary()
-        part = frame[frame["_file_sha256"] == r.sha256] if not frame.empty and r.status == "accepted" else None
+        entry = r.summary() if isinstance(r, IngestResult) else dict(r)
+        part = frame[frame["_file_sha256"] == entry["sha256"]] \
+            if not frame.empty and entry["status"] == "accepted" else None
         entry["accepted"] = int((part["status"] == "accepted").sum()) if part is not None else 0
         entry["quarantined"] = int((part["status"] == "quarantined").sum()) if part is not None else 0
         entry["flags"] = {k: int(part[f"_flag_{k}"].sum()) if part is not None else 0 for k in FLAG_NAMES}
         files.append(entry)
-    read = sum(r.n_rows for r in results)
+    read = sum(f["rows"] or 0 for f in files)
     accepted = int((frame["status"] == "accepted").sum()) if not frame.empty else 0
     quarantined = int((frame["status"] == "quarantined").sum()) if not frame.empty else 0
     return {
@@ -162,6 +191,85 @@ def summarise(results: list[IngestResult], frame: pd.DataFrame, inst: Instrument
         "psychometrics": psychometrics or {},
         **(extras or {}),
     }
+
+
+def analyse(frame: pd.DataFrame, files: list[IngestResult | dict], inst: Instrument, plan: Plan, wave: str,
+            settings: Settings) -> dict:
+    """Every analysis stage after cleaning, in one call: the summary without the report path."""
+    accepted, scores = score(frame, inst)
+    scale_stats, models = model(accepted, scores, inst, plan)
+    extras = overview(accepted, scores, inst) | {"waves": compare_waves(inst, wave, settings)}
+    return summarise(files, frame, inst, wave, scale_stats, models, validity(accepted, scores, inst, plan), extras)
+
+
+def reanalyse(inst: Instrument, plan: Plan, wave: str, settings: Settings) -> dict:
+    """The summary of a whole wave rebuilt from the store: every file received for it so far.
+
+    Quality flags are computed afresh over all of the wave's rows, so a response submitted
+    twice in files uploaded days apart is caught as a duplicate; stored statuses are updated.
+    """
+    with Store(settings.store_path, read_only=True) as store:
+        rows = store.rows(inst, wave)
+        files = store.files(inst, wave)
+    if rows.empty:
+        return summarise(files, pd.DataFrame(), inst, wave, {}, {}, {}, overview(pd.DataFrame(), pd.DataFrame(), inst))
+    rows = rows.drop(columns=["status", "reasons", "wave"], errors="ignore")
+    flags = flag_quality(rows, inst)
+    rows["status"] = flags["quarantined"].map({True: "quarantined", False: "accepted"})
+    rows["reasons"] = flags["reasons"]
+    with Store(settings.store_path) as store:
+        store.write_rows(rows, inst, wave)
+    for name in FLAG_NAMES:
+        rows[f"_flag_{name}"] = flags[name]
+    return analyse(rows, files, inst, plan, wave, settings)
+
+
+def scan_inbox(settings: Settings, settle_seconds: float = 5.0) -> list[tuple[str, Path]]:
+    """Files waiting in ``inbox/<office>/``: ``(office, path)``, oldest first.
+
+    Skipped: hidden and temporary files (``.x``, ``~$x``, ``*.part``, ``*.tmp``), files still
+    being copied (modified within ``settle_seconds``), and anything that is not a regular file
+    inside the inbox (symlinks leading out of it, for one). Files straight in the inbox root
+    belong to office ``_``.
+    """
+    root = settings.inbox_dir
+    if not root.is_dir():
+        return []
+    now = time.time()
+    found = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if len(rel.parts) > 2 or any(p.startswith((".", "~$")) for p in rel.parts):
+            continue
+        if path.is_symlink() or not path.is_file() or path.suffix.lower() in {".part", ".tmp", ".crdownload"}:
+            continue
+        if not path.resolve().is_relative_to(root.resolve()):
+            continue
+        if now - path.stat().st_mtime < settle_seconds:
+            continue
+        found.append((rel.parts[0] if len(rel.parts) == 2 else "_", path))
+    return sorted(found, key=lambda op: op[1].stat().st_mtime)
+
+
+def file_away(path: Path, office: str, result: IngestResult, settings: Settings) -> Path:
+    """Move an ingested upload out of the inbox — only once its archived copy is verified.
+
+    Accepted files go to ``processed/<office>/``; rejected ones to ``rejected/<office>/`` with a
+    ``<name>.问题.txt`` listing every problem and its fix for the office that sent it.
+    """
+    from .readers import sha256_file
+
+    archived = Path(result.archive_path) if result.archive_path else None
+    if archived is None or not archived.exists() or sha256_file(archived) != result.sha256:
+        raise RuntimeError(f"not moving {path}: its archived copy is missing or differs / 归档副本缺失或不一致")
+    target_dir = (settings.processed_dir if result.status == "accepted" else settings.rejected_dir) / office
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / f"{datetime.now():%Y%m%d-%H%M%S}_{path.name}"
+    if result.status != "accepted":
+        target.with_name(target.name + ".问题.txt").write_text(
+            "\n".join(str(p) for p in result.problems) + "\n", encoding="utf-8")
+    shutil.move(str(path), target)
+    return target
 
 
 def report(summary: dict, inst: Instrument, out_dir: str | Path, lang: str = "zh") -> Path:

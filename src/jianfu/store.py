@@ -5,13 +5,18 @@
   provenance (file sha256, sheet, source row, wave, upload time) and quarantine reasons.
 * Storing a file replaces its earlier rows in one transaction, so re-running the same file
   is idempotent: every row is held exactly once.
+* DuckDB admits one writing process at a time, so concurrent runs (an inbox poll while a
+  researcher runs ``jianfu run``) queue on a lock file next to the database instead of
+  failing with "could not set lock": writers take it exclusively, readers shared.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import shutil
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,7 +25,14 @@ import pandas as pd
 
 from .instrument import Instrument
 
-__all__ = ["archive_file", "table_name", "Store"]
+__all__ = ["archive_file", "table_name", "Store", "StoreBusy"]
+
+#: How long a run waits for another run's write to finish before giving up.
+LOCK_TIMEOUT_S = 600.0
+
+
+class StoreBusy(RuntimeError):
+    """Another process held the store for longer than the lock timeout."""
 
 
 def archive_file(path: str | Path, sha256: str, archive_dir: str | Path) -> Path:
@@ -44,21 +56,50 @@ def table_name(inst: Instrument) -> str:
 class Store:
     """The DuckDB store. Use as a context manager; one writer at a time (DuckDB's model)."""
 
-    def __init__(self, path: str | Path, read_only: bool = False):
+    def __init__(self, path: str | Path, read_only: bool = False, timeout: float = LOCK_TIMEOUT_S):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
-        if not read_only:
-            self.con.execute(
-                "CREATE TABLE IF NOT EXISTS files (sha256 VARCHAR PRIMARY KEY, name VARCHAR, format VARCHAR, "
-                "status VARCHAR, n_rows INTEGER, errors JSON, warnings JSON, wave VARCHAR, instrument VARCHAR, "
-                "archive_path VARCHAR, received_at TIMESTAMP)")
+        self._lock = open(self.path.with_name(self.path.name + ".lock"), "a+")
+        self._acquire(fcntl.LOCK_SH if read_only else fcntl.LOCK_EX, timeout)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            if not read_only:
+                self.con.execute(
+                    "CREATE TABLE IF NOT EXISTS files (sha256 VARCHAR PRIMARY KEY, name VARCHAR, format VARCHAR, "
+                    "status VARCHAR, n_rows INTEGER, errors JSON, warnings JSON, wave VARCHAR, instrument VARCHAR, "
+                    "archive_path VARCHAR, received_at TIMESTAMP)")
+                self.con.execute("ALTER TABLE files ADD COLUMN IF NOT EXISTS office VARCHAR")
+                self.con.execute("ALTER TABLE files ADD COLUMN IF NOT EXISTS sheet VARCHAR")
+        except Exception:
+            self._release()
+            raise
+
+    def _acquire(self, mode: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(self._lock, mode | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    self._lock.close()
+                    raise StoreBusy(f"数据库被另一个运行占用超过 {timeout:.0f} 秒 / the store {self.path} was busy "
+                                    f"for more than {timeout:.0f} s; try again when the other run has finished") from None
+                time.sleep(0.05)
+
+    def _release(self) -> None:
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+
+    def close(self) -> None:
+        self.con.close()
+        self._release()
 
     def __enter__(self) -> "Store":
         return self
 
     def __exit__(self, *exc) -> None:
-        self.con.close()
+        self.close()
 
     def _ensure_table(self, inst: Instrument) -> str:
         name = table_name(inst)
@@ -73,12 +114,34 @@ class Store:
                          'PRIMARY KEY ("_file_sha256", "_sheet", "_row"))')
         return name
 
-    def record_file(self, summary: dict, wave: str, inst: Instrument, archive_path: str) -> None:
+    def record_file(self, summary: dict, wave: str, inst: Instrument, archive_path: str,
+                    office: str | None = None) -> None:
         self.con.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO files (sha256, name, format, status, n_rows, errors, warnings, wave, instrument, "
+            "archive_path, received_at, office, sheet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [summary["sha256"], Path(summary["path"]).name, summary["format"], summary["status"], summary["rows"],
              json.dumps(summary["errors"], ensure_ascii=False), json.dumps(summary["warnings"], ensure_ascii=False),
-             wave, f"{inst.id}@{inst.version}", archive_path, datetime.now(timezone.utc).replace(tzinfo=None)])
+             wave, f"{inst.id}@{inst.version}", archive_path, datetime.now(timezone.utc).replace(tzinfo=None),
+             office, summary.get("sheet")])
+
+    def known(self, sha256: str) -> bool:
+        """Whether a file with this content was received before."""
+        return self.con.execute("SELECT count(*) FROM files WHERE sha256 = ?", [sha256]).fetchone()[0] > 0
+
+    def files(self, inst: Instrument, wave: str | None = None) -> list[dict]:
+        """Received files of this instrument version (and wave), oldest first, as run-summary entries."""
+        query = ("SELECT name, sha256, format, status, sheet, n_rows, errors, warnings, office, wave FROM files "
+                 "WHERE instrument = ?" + (" AND wave = ?" if wave else "") + " ORDER BY received_at, name")
+        params = [f"{inst.id}@{inst.version}", *([wave] if wave else [])]
+        return [{"path": name, "sha256": sha, "format": fmt, "status": status, "sheet": sheet, "rows": n,
+                 "errors": json.loads(errors or "[]"), "warnings": json.loads(warnings or "[]"), "office": office,
+                 "wave": w}
+                for name, sha, fmt, status, sheet, n, errors, warnings, office, w in self.con.execute(query, params).fetchall()]
+
+    def waves(self, inst: Instrument) -> list[str]:
+        return [w for (w,) in self.con.execute(
+            "SELECT DISTINCT wave FROM files WHERE instrument = ? AND wave IS NOT NULL ORDER BY wave",
+            [f"{inst.id}@{inst.version}"]).fetchall()]
 
     def write_rows(self, frame: pd.DataFrame, inst: Instrument, wave: str) -> int:
         """Replace the rows of every file in ``frame`` (idempotent); returns rows written."""
@@ -86,7 +149,8 @@ class Store:
         columns = [r[0] for r in self.con.execute(f'DESCRIBE "{name}"').fetchall()]
         rows = frame.copy()
         rows["wave"] = wave
-        rows["uploaded_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
+        if "uploaded_at" not in rows:  # a rewrite (reanalysis) keeps the original upload time
+            rows["uploaded_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
         rows = rows.reindex(columns=columns)
         for col in rows.columns:
             if rows[col].dtype == object:
