@@ -10,6 +10,7 @@ file received for the wave so far. With nothing new, the flow changes nothing.
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from jianfu import paths
 from jianfu import pipeline as engine
@@ -20,7 +21,7 @@ from jianfu.store import Store
 from . import tasks as t
 
 
-@flow(name="inbox", log_prints=True)
+@flow(name="inbox", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=t.MAX_WORKERS))
 def inbox(instrument: str = str(paths.DEFAULT_INSTRUMENT), wave: str | None = None, wave_rule: str = "%Y-%m",
           timezone: str = "Asia/Shanghai", data_dir: str | None = None, out: str | None = None, lang: str = "zh",
           settle_seconds: float = 5.0) -> dict:

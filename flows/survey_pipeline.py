@@ -8,6 +8,7 @@ never stops the others.
 from __future__ import annotations
 
 from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from jianfu import paths
 from jianfu import pipeline as engine
@@ -16,7 +17,7 @@ from . import tasks as t
 from jianfu.progress import stage
 
 
-@flow(name="survey_pipeline", log_prints=True)
+@flow(name="survey_pipeline", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=t.MAX_WORKERS))
 def survey_pipeline(files: list[str], instrument: str = str(paths.DEFAULT_INSTRUMENT), wave: str | None = None,
                     out: str | None = None, data_dir: str | None = None, sheet: str | None = None,
                     lang: str = "zh") -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +28,10 @@ from jianfu.privacy import load_secret
 from jianfu.readers import sha256_file
 from jianfu.report_text import findings
 from jianfu.store import archive_file
+
+#: Files parsed at once in one run: bounded (Prefect's default pool is not) and modest, since
+#: parsing is memory-heavy and these machines have 2 cores. ``JIANFU_WORKERS`` overrides it.
+MAX_WORKERS = int(os.environ.get("JIANFU_WORKERS", min(4, (os.cpu_count() or 2) * 2)))
 
 
 @task(name="load-instrument", cache_policy=NO_CACHE)

@@ -120,7 +120,13 @@ def _call_flow(module: str, name: str, **params):
     with contextlib.redirect_stdout(sys.stderr), _progress():
         import importlib
 
-        return getattr(importlib.import_module(module), name)(**params)
+        flow = getattr(importlib.import_module(module), name)
+        address = os.environ.get("JIANFU_DASK_ADDRESS")
+        if address:  # run the tasks on a Dask cluster (pip install -e ".[dask]")
+            from prefect_dask import DaskTaskRunner
+
+            flow = flow.with_options(task_runner=DaskTaskRunner(address=address))
+        return flow(**params)
 
 
 def _run_flow(files: list[Path], instrument: Path, wave: Optional[str], out: Optional[Path],
@@ -306,3 +312,7 @@ def demo(n: Annotated[int, typer.Option("--n", min=50)] = 800) -> None:
     _print_human(summary)
     print(summary["report"])
 
+
+
+if __name__ == "__main__":
+    app()
