@@ -18,7 +18,7 @@ from jianfu.progress import stage
 from jianfu.readers import sha256_file
 from jianfu.store import Store
 
-from . import tasks as t
+from flows import tasks as t
 
 
 @flow(name="inbox", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=t.MAX_WORKERS))

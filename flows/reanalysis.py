@@ -13,7 +13,7 @@ from jianfu import pipeline as engine
 from jianfu.progress import stage
 from jianfu.store import Store
 
-from . import tasks as t
+from flows import tasks as t
 
 
 @flow(name="reanalysis", log_prints=True)

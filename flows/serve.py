@@ -56,25 +56,45 @@ def load_schedules(path: str | Path = SCHEDULES) -> Schedules:
     return Schedules.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
 
 
-def deployments(schedules: Schedules, data_dir: str | None = None, out: str | None = None) -> list:
-    """The ``inbox`` (interval) and ``reanalysis`` (cron) deployments, ready for ``prefect.serve``."""
+def _specs(schedules: Schedules, data_dir: str | None, out: str | None) -> list[tuple[str, str, dict]]:
+    """(entrypoint, deployment name, keyword arguments) of each scheduled deployment."""
     from prefect.schedules import Cron, Interval
-
-    from .inbox import inbox
-    from .reanalysis import reanalysis
 
     instrument = str((paths.PROJ_ROOT / schedules.instrument).resolve())
     common = {"instrument": instrument, "data_dir": data_dir, "out": out}
     return [
-        inbox.to_deployment(
-            name="inbox-poll",
+        ("flows/inbox.py:inbox", "inbox-poll", dict(
             schedule=Interval(timedelta(minutes=schedules.inbox.interval_minutes), timezone=schedules.timezone),
             parameters=common | {"wave_rule": schedules.wave.rule, "timezone": schedules.timezone,
                                  "settle_seconds": schedules.inbox.settle_seconds},
-            description="Pick up new uploads from data/inbox/<office>/ and refresh the wave report."),
-        reanalysis.to_deployment(
-            name="weekly-reanalysis",
+            description="Pick up new uploads from data/inbox/<office>/ and refresh the wave report.")),
+        ("flows/reanalysis.py:reanalysis", "weekly-reanalysis", dict(
             schedule=Cron(schedules.reanalysis.cron, timezone=schedules.timezone),
             parameters=common,
-            description="Rebuild the latest wave's report from the store."),
+            description="Rebuild the latest wave's report from the store.")),
     ]
+
+
+def deployments(schedules: Schedules, data_dir: str | None = None, out: str | None = None) -> list:
+    """The ``inbox`` (interval) and ``reanalysis`` (cron) deployments, ready for ``prefect.serve``."""
+    from flows.inbox import inbox
+    from flows.reanalysis import reanalysis
+
+    flows = {"flows/inbox.py:inbox": inbox, "flows/reanalysis.py:reanalysis": reanalysis}
+    return [flows[entry].to_deployment(name=name, **kw) for entry, name, kw in _specs(schedules, data_dir, out)]
+
+
+def deploy_to_pool(schedules: Schedules, pool: str, data_dir: str | None = None, out: str | None = None) -> list:
+    """Register the same deployments with a work pool, for workers on other machines.
+
+    The flow code is loaded from this checkout's path, so each worker machine needs the
+    project at the same path (a shared mount or the same clone) with its ``.venv``;
+    ``data_dir`` and ``out`` should then point at shared storage.
+    """
+    from prefect import flow
+
+    ids = []
+    for entry, name, kw in _specs(schedules, data_dir, out):
+        remote = flow.from_source(source=str(paths.PROJ_ROOT), entrypoint=entry)
+        ids.append(remote.deploy(name=name, work_pool_name=pool, build=False, push=False, print_next_steps=False, **kw))
+    return ids

@@ -13,7 +13,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from jianfu import paths
 from jianfu import pipeline as engine
 
-from . import tasks as t
+from flows import tasks as t
 from jianfu.progress import stage
 
 

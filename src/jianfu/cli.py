@@ -239,6 +239,27 @@ def serve(schedules: Annotated[Path, typer.Option(help="schedule file")] = Path(
 
 
 @app.command()
+def deploy(pool: Annotated[str, typer.Option(help="Prefect work pool (create it with `prefect work-pool create`)")],
+           schedules: Annotated[Path, typer.Option(help="schedule file")] = Path("flows/schedules.yaml"),
+           data_dir: Annotated[Optional[Path], typer.Option(help="data folder the workers share")] = None,
+           out: Annotated[Optional[Path], typer.Option(help="report folder the workers share")] = None) -> None:
+    """Register the scheduled deployments with a work pool, for `prefect worker start` on other machines."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows.serve import deploy_to_pool, load_schedules
+
+    if not os.environ.get("PREFECT_API_URL"):
+        _err("需要先设置 PREFECT_API_URL / set PREFECT_API_URL to your Prefect server first "
+             "(e.g. export PREFECT_API_URL=http://127.0.0.1:4200/api)")
+        raise typer.Exit(2)
+    path = schedules if schedules.is_absolute() or schedules.exists() else paths.PROJ_ROOT / schedules
+    with contextlib.redirect_stdout(sys.stderr):
+        ids = deploy_to_pool(load_schedules(path), pool, str(data_dir) if data_dir else None,
+                             str(out) if out else None)
+    for i in ids:
+        print(i)
+
+
+@app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="files to check")],
              instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT, sheet: SheetOpt = None,
              json_: JsonOpt = False) -> None:
