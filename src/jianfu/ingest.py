@@ -343,6 +343,13 @@ def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits()
                     "value.not_allowed_more", f"本列还有 {len(positions) - _MAX_CELL_PROBLEMS_PER_COLUMN} 个类似的错误值",
                     f"{len(positions) - _MAX_CELL_PROBLEMS_PER_COLUMN} more cells in this column have values that are not allowed",
                     f"允许的取值：{allowed}", f"allowed values: {allowed}", column=raw.header[j], **where))
+    for row, j, formula in raw.formulas:
+        if j in matched and row >= raw.first_data_row:
+            result.problems.append(error(
+                "value.formula", "答案单元格是公式而不是填写的值", "the answer cell holds a formula, not an answer",
+                "把公式替换为实际答案（复制后“选择性粘贴→数值”），或从问卷平台重新导出",
+                "replace the formula with the answer itself (copy, then Paste Special → Values), or export again",
+                row=row, column=raw.header[j], value=formula, **where))
     frame = pd.DataFrame({k: v for k, v in out.items()}, index=range(n))
     if "duration" not in meta_cols and result.format.startswith("wjx"):
         result.problems.append(warning(

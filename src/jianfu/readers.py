@@ -60,7 +60,9 @@ class Limits:
 class RawSheet:
     """Cell values of one sheet: ``header`` and ``data`` (object columns, positional).
 
-    ``first_data_row`` is the 1-based spreadsheet row number of ``data.iloc[0]``.
+    ``first_data_row`` is the 1-based spreadsheet row number of ``data.iloc[0]``;
+    ``first_column`` the 0-based spreadsheet column of ``header[0]``. ``formulas`` lists the
+    cells that hold a formula rather than a value: ``(row, column index in header, formula)``.
     """
 
     file: str
@@ -71,6 +73,8 @@ class RawSheet:
     first_data_row: int
     container: str
     problems: list[Problem] = field(default_factory=list)
+    first_column: int = 0
+    formulas: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def sha256_file(path: str | Path) -> str:
@@ -128,7 +132,7 @@ def _first_header_row(rows: list[list]) -> int | None:
 
 
 def _from_rows(rows: list[list], name: str, sheet: str, sheet_names: list[str], container: str,
-               limits: Limits, problems: list[Problem]) -> RawSheet | list[Problem]:
+               limits: Limits, problems: list[Problem], start: tuple[int, int] = (0, 0)) -> RawSheet | list[Problem]:
     h = _first_header_row(rows)
     if h is None:
         return problems + [error("sheet.empty", "工作表为空，没有找到表头和数据", "the sheet is empty: no header, no data",
@@ -146,7 +150,7 @@ def _from_rows(rows: list[list], name: str, sheet: str, sheet_names: list[str], 
     if not body:
         return problems + [error("sheet.header_only", "只有表头，没有任何答卷数据", "the sheet has a header row but no responses",
                                  "请在问卷平台导出时选择“全部答卷”，确认文件中有数据行", "export all responses and check the file has data rows",
-                                 file=name, sheet=sheet, row=h + 1)]
+                                 file=name, sheet=sheet, row=h + 1 + start[0])]
     if len(body) > limits.max_rows:
         return problems + [error("file.too_many_rows", f"数据行数（{len(body)}）超过上限 {limits.max_rows}",
                                  f"{len(body)} data rows exceed the limit of {limits.max_rows}",
@@ -156,7 +160,42 @@ def _from_rows(rows: list[list], name: str, sheet: str, sheet_names: list[str], 
                                  f"{width} columns exceed the limit of {limits.max_columns}",
                                  "请删除与问卷无关的列", "delete columns that are not part of the survey", file=name, sheet=sheet)]
     data = pd.DataFrame(body, dtype=object)
-    return RawSheet(name, sheet, sheet_names, header, data, h + 2, container, problems)
+    return RawSheet(name, sheet, sheet_names, header, data, h + 2 + start[0], container, problems,
+                    first_column=start[1])
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of an .xlsx holds a formula (``<f>`` element), scanning the XML as bytes."""
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.startswith("xl/worksheets/") or not info.filename.endswith(".xml"):
+                continue
+            tail = b""
+            with zf.open(info) as fh:
+                while chunk := fh.read(1 << 20):
+                    block = tail + chunk
+                    if b"<f>" in block or b"<f " in block or b"<x:f" in block:
+                        return True
+                    tail = block[-8:]
+    return False
+
+
+def _formula_cells(path: Path, sheet: str, first_column: int, limit: int = 1000) -> list[tuple[int, int, str]]:
+    """Formula cells of ``sheet`` (only called when :func:`_has_formulas` found some)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=False)
+    try:
+        found = []
+        for row in wb[sheet].iter_rows():
+            for cell in row:
+                if getattr(cell, "data_type", None) == "f":
+                    found.append((cell.row, cell.column - 1 - first_column, str(cell.value)))
+                    if len(found) >= limit:
+                        return found
+        return found
+    finally:
+        wb.close()
 
 
 def read_sheet(path: str | Path, *, limits: Limits = Limits(), sheet: str | None = None,
@@ -246,9 +285,13 @@ def _read_excel(path: Path, name: str, limits: Limits, sheet: str | None, contai
                                      f"no sheet named '{sheet}' (found: {', '.join(names)})",
                                      "请检查工作表名称", "check the sheet name", file=name)]
         for sheet_name in wanted:
-            rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=True)
+            ws = wb.get_sheet_by_name(sheet_name)
+            rows = ws.to_python(skip_empty_area=True)
             if _first_header_row(rows) is not None:
-                return _from_rows(rows, name, sheet_name, names, container, limits, problems)
+                raw = _from_rows(rows, name, sheet_name, names, container, limits, problems, tuple(ws.start or (0, 0)))
+                if isinstance(raw, RawSheet) and container == "xlsx" and _has_formulas(path):
+                    raw.formulas = _formula_cells(path, sheet_name, raw.first_column)
+                return raw
         return problems + [error("sheet.empty", "所有工作表都是空的", "every sheet is empty",
                                  "请确认上传的是导出的答卷数据文件", "upload the exported response data", file=name)]
     except Exception as exc:  # calamine raises its own error types for corrupt or encrypted files
