@@ -95,6 +95,7 @@ def test_every_number_in_the_regression_sheet_is_a_model_result(report_case):
     header = next(r for r in ws.iter_rows() if r[2].value == "b")
     first = ws[header[0].row + 1]
     assert first[2].number_format == STAT and first[3].number_format == STAT
+    assert first[0].font.name == first[2].font.name == "等线"
     assert first[5].number_format == P
     assert ws.freeze_panes is not None
 

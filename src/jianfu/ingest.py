@@ -186,8 +186,13 @@ def _detect_format(sheet: RawSheet, keys: list[str], likert_values: list[pd.Seri
         return "template"
     if {"序号", "提交答卷时间"} <= keyset or {"提交答卷时间", "所用时间"} <= keyset:
         vals = pd.concat(likert_values) if likert_values else pd.Series(dtype=object)
-        vals = vals[vals.map(lambda v: value_key(v) not in MISSING_TOKENS)]
-        numeric = vals.map(lambda v: value_key(v).isdigit()).mean() if len(vals) else 0.0
+        # Normalise each distinct answer once, not every cell (a 10⁵-row export has ~10⁷ cells).
+        counts = vals.value_counts(dropna=False)
+        keys = [value_key(v) for v in counts.index]
+        answered = np.array([k not in MISSING_TOKENS for k in keys])
+        digits = np.array([k.isdigit() for k in keys])
+        total = counts.to_numpy()[answered].sum()
+        numeric = counts.to_numpy()[answered & digits].sum() / total if total else 0.0
         return "wjx-code" if numeric >= 0.9 else "wjx-text"
     if len(keyset & {header_key(t) for t in _TENCENT_META}) >= 2:
         return "tencent"

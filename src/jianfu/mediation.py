@@ -58,7 +58,9 @@ def bootstrap_indirect(Z: np.ndarray, x: int, covariates: list[int], mediators: 
     ``Z`` holds a constant column 0 and the variables at the given column positions.
     """
     n, q = Z.shape
-    outer = np.einsum("ni,nj->nij", Z, Z).reshape(n, q * q)
+    # Only the upper triangle of each zᵢzᵢ′: half the work of the matrix product.
+    iu = np.triu_indices(q)
+    outer = Z[:, iu[0]] * Z[:, iu[1]]
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n, 1)))
     a_rows = [0, x, *covariates]
@@ -69,7 +71,10 @@ def bootstrap_indirect(Z: np.ndarray, x: int, covariates: list[int], mediators: 
         size = min(chunk, n_boot - done)
         idx = rng.integers(0, n, size=(size, n))
         counts = np.bincount((idx + (np.arange(size) * n)[:, None]).ravel(), minlength=size * n)
-        G = (counts.reshape(size, n).astype(float) @ outer).reshape(size, q, q)
+        upper = counts.reshape(size, n).astype(float) @ outer
+        G = np.empty((size, q, q))
+        G[:, iu[0], iu[1]] = upper
+        G[:, iu[1], iu[0]] = upper
         b = _solve(G, b_rows, y)[:, -len(mediators):]
         for j, m in enumerate(mediators):
             out[done:done + size, j] = _solve(G, a_rows, m)[:, 1] * b[:, j]

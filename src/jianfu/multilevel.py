@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from statsmodels.regression.mixed_linear_model import MixedLM
+from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
 
 __all__ = ["icc", "random_intercept"]
 
@@ -27,13 +27,31 @@ __all__ = ["icc", "random_intercept"]
 BOUNDARY = 1e-4
 
 
+def _start(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> MixedLMParams:
+    """Starting values: OLS coefficients and the one-way ANOVA estimate of τ²/σ² on their
+    residuals. From there REML converges in a few iterations instead of dozens, which is
+    what makes the model affordable on 10⁵ respondents in thousands of units."""
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ beta
+    n, g = len(y), int(codes.max()) + 1
+    sizes = np.bincount(codes, minlength=g).astype(float)
+    means = np.bincount(codes, weights=resid, minlength=g) / np.maximum(sizes, 1)
+    within = np.sum((resid - means[codes]) ** 2) / max(n - g, 1)
+    between = np.sum(sizes * (means - resid.mean()) ** 2) / max(g - 1, 1)
+    n0 = (n - np.sum(sizes**2) / n) / max(g - 1, 1)
+    ratio = max((between - within) / max(n0, 1e-9), 1e-3 * within) / max(within, 1e-12)
+    return MixedLMParams.from_components(fe_params=beta, cov_re=np.array([[ratio]]))
+
+
 def _fit(y: pd.Series, X: pd.DataFrame, groups: pd.Series) -> tuple[object | None, list[str]]:
     """Fit and collect every reason not to trust the fit."""
     problems: list[str] = []
+    codes = pd.factorize(groups)[0]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            res = MixedLM(y, X, groups=pd.factorize(groups)[0]).fit(reml=True)
+            res = MixedLM(y, X, groups=codes).fit(
+                reml=True, start_params=_start(y.to_numpy(float), X.to_numpy(float), codes))
         except (np.linalg.LinAlgError, ValueError) as exc:
             return None, [f"fit failed: {exc}"]
     if not res.converged:

@@ -15,18 +15,18 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from .analysis import analysis_frame, psychometrics, run_models, scale_statistics
-from .profile import open_answers, sample_profile, unit_comparison, wave_comparison
 from .ingest import IngestResult, ingest_file
 from .instrument import FLAG_NAMES, Instrument, load_instrument
 from .plan import Plan, load_plan
 from .privacy import load_secret
 from .quality import flag_quality
 from .readers import Limits
-from .report import write_report
 from .scoring import score_scales
 from .store import Store, archive_file
 from . import paths
+
+# The statistics and report stack (pingouin, statsmodels, semopy, openpyxl charts) is imported
+# by the stages that need it, so `jianfu validate` answers a clerk in the time it takes to parse.
 
 __all__ = ["Settings", "load_inputs", "ingest_one", "clean", "store_rows", "score", "model", "validity",
            "overview", "compare_waves", "summarise", "report", "validate_files", "default_wave", "wave_label",
@@ -126,6 +126,8 @@ def score(frame: pd.DataFrame, inst: Instrument) -> tuple[pd.DataFrame, pd.DataF
 
 
 def model(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan) -> tuple[dict, dict]:
+    from .analysis import analysis_frame, run_models, scale_statistics
+
     if accepted.empty:
         return {}, {}
     stats = scale_statistics(accepted, scores, inst)
@@ -135,11 +137,16 @@ def model(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: 
 
 def validity(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan) -> dict:
     """Factor structure, CFA, validity tables, descriptives, correlations, group comparisons."""
+    from .analysis import psychometrics
+
     return psychometrics(accepted, scores, inst, plan) if not accepted.empty else {}
 
 
 def overview(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument) -> dict:
     """Sample profile, unit comparison (small units suppressed) and open answers."""
+    from .analysis import analysis_frame
+    from .profile import open_answers, sample_profile, unit_comparison
+
     if accepted.empty:
         return {"sample": [], "units": [], "open_answers": []}
     data = analysis_frame(accepted, scores, inst)
@@ -151,6 +158,8 @@ def overview(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument) -> 
 
 def compare_waves(inst: Instrument, wave: str, settings: Settings) -> dict | None:
     """This wave against earlier waves of the same instrument version in the store."""
+    from .profile import wave_comparison
+
     if not settings.store_path.exists():
         return None
     with Store(settings.store_path, read_only=True) as store:
@@ -274,6 +283,8 @@ def file_away(path: Path, office: str, result: IngestResult, settings: Settings)
 
 def report(summary: dict, inst: Instrument, out_dir: str | Path, lang: str = "zh") -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    from .report import write_report
+
     suffix = "" if lang == "zh" else f"_{lang}"
     name = f"jianfu_{inst.id}_{summary['wave']}_{stamp}{suffix}.xlsx".replace("/", "-")
     return write_report(summary, inst, Path(out_dir) / name, lang=lang)

@@ -60,18 +60,20 @@ def unit_comparison(data: pd.DataFrame, scales: list[str], unit: str = "unit", m
     """
     if unit not in data:
         return []
+    grouped = data.groupby(unit, sort=True)
+    sizes = grouped.size()
+    means = grouped[list(scales)].mean().to_dict("index")
+    firsts = {e: grouped[e].first() for e in extra if e in data}  # a unit has one level: its first answer
     rows = []
-    for name, part in data.groupby(unit, sort=True):
-        n = int(len(part))
-        row = {"unit": str(name), "n": n, "suppressed": n < min_n}
-        for e in extra:
-            if e in part:
-                mode = part[e].mode()
-                row[e] = str(mode.iloc[0]) if len(mode) else None
-        row["means"] = None if row["suppressed"] else {s: _num(part[s].mean()) for s in scales}
+    for name, n in sizes.items():
+        row = {"unit": str(name), "n": int(n), "suppressed": bool(n < min_n)}
+        for e, values in firsts.items():
+            v = values.get(name)
+            row[e] = None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+        row["means"] = None if row["suppressed"] else {s: _num(v) for s, v in means[name].items()}
         rows.append(row)
     key = scales[0] if scales else None
-    return sorted(rows, key=lambda r: (r["suppressed"], -(r["means"] or {}).get(key, 0) or 0))
+    return sorted(rows, key=lambda r: (r["suppressed"], -((r["means"] or {}).get(key) or 0)))
 
 
 def open_answers(accepted: pd.DataFrame, inst: Instrument, limit: int = MAX_OPEN_ANSWERS) -> list[dict]:

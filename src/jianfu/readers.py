@@ -272,6 +272,17 @@ def _read_csv(path: Path, name: str, limits: Limits, problems: list[Problem]) ->
     return _from_rows(rows, name, "CSV", ["CSV"], f"csv/{enc}", limits, problems)
 
 
+def _interned_rows(ws) -> list[list]:
+    """The sheet's rows, each distinct value held once: an export repeats a handful of answer
+    labels millions of times, so sharing them keeps a 10⁵-row upload's memory near its size."""
+    # One table per type: 1, 1.0 and True are equal as dict keys but must stay distinct values.
+    text: dict[str, str] = {}
+    number: dict[float, float] = {}
+    t, n = text.setdefault, number.setdefault
+    return [[t(v, v) if v.__class__ is str else n(v, v) if v.__class__ is float else v for v in row]
+            for row in ws.iter_rows()]
+
+
 def _read_excel(path: Path, name: str, limits: Limits, sheet: str | None, container: str,
                 problems: list[Problem]) -> RawSheet | list[Problem]:
     from python_calamine import CalamineWorkbook
@@ -286,9 +297,13 @@ def _read_excel(path: Path, name: str, limits: Limits, sheet: str | None, contai
                                      "请检查工作表名称", "check the sheet name", file=name)]
         for sheet_name in wanted:
             ws = wb.get_sheet_by_name(sheet_name)
-            rows = ws.to_python(skip_empty_area=True)
+            # iter_rows() yields the leading blank rows but starts at the first used column.
+            start = (0, (ws.start or (0, 0))[1])
+            rows = _interned_rows(ws)
+            del ws
             if _first_header_row(rows) is not None:
-                raw = _from_rows(rows, name, sheet_name, names, container, limits, problems, tuple(ws.start or (0, 0)))
+                del wb  # release calamine's copy of the cells before the frame is built
+                raw = _from_rows(rows, name, sheet_name, names, container, limits, problems, start)
                 if isinstance(raw, RawSheet) and container == "xlsx" and _has_formulas(path):
                     raw.formulas = _formula_cells(path, sheet_name, raw.first_column)
                 return raw

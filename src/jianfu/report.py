@@ -15,6 +15,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .descriptives import stars
@@ -34,6 +35,8 @@ def sheet_names(lang: str = "zh", waves: bool = False) -> list[str]:
 SHEETS = sheet_names("zh")
 #: Sheets that carry a native chart.
 CHART_SHEETS = ["摘要", "回归结果", "中介与调节", "单位对比"]
+#: Bars in the unit chart; the table lists every unit.
+CHART_UNITS = 40
 
 
 def _ok(value: float | None, op: str, cut: float) -> str:
@@ -352,8 +355,11 @@ def _units_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> No
                 formats={k: MEAN for k in range(3, 3 + len(scales))}, widths=[18, 12, 6, *[11] * len(scales)], freeze=True)
     shown = [u for u in units if u["means"]]
     if shown and scales:
-        bar_chart(ws, f"B{top + 1}", w.pick(f"各单位{names.get(scales[0])}均值", f"{names.get(scales[0])} by unit"),
-                  1, 4, start + 1, start + len(shown), w("mean"), y_range=(1, 5))
+        # Units are sorted by the first scale, highest first: the chart shows the top of that list.
+        k = min(len(shown), CHART_UNITS)
+        label = (w.pick(f"各单位{names.get(scales[0])}均值", f"{names.get(scales[0])} by unit") if k == len(shown) else
+                 w.pick(f"{names.get(scales[0])}均值最高的 {k} 个单位", f"{k} units with the highest {names.get(scales[0])}"))
+        bar_chart(ws, f"B{top + 1}", label, 1, 4, start + 1, start + k, w("mean"), y_range=(1, 5))
         top += 20
     comps = summary.get("psychometrics", {}).get("group_comparisons", [])
     if comps:
@@ -480,6 +486,10 @@ def write_report(summary: dict, inst: Instrument, path: str | Path, lang: str = 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook()
+    # Every cell's default font renders Chinese; only headers and titles carry their own. (openpyxl
+    # has no public setter for the default font: font 0 and the Normal style are replaced.)
+    wb._fonts = IndexedList([Font(name=FONT, size=11)])
+    wb._named_styles["Normal"].font = Font(name=FONT, size=11)
     ws = wb.active
     ws.title = w("summary")
     _summary_sheet(ws, summary, inst, w)

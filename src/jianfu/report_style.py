@@ -23,6 +23,12 @@ P = '[<0.001]"< .001";0.000'
 _THICK = Side(style="medium")
 _THIN = Side(style="thin")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Shared style objects: creating one per cell dominates the time of large tables.
+_BODY_FONT = Font(name=FONT)
+_HEAD_FONT = Font(name=FONT, bold=True)
+_HEAD_BORDER = Border(top=_THICK, bottom=_THIN)
+_LAST_BORDER = Border(bottom=_THICK)
+_HEAD_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
 def inert(cell: Cell, value: object) -> None:
@@ -77,18 +83,19 @@ def table(ws: Worksheet, top: int, headers: list[str], rows: list[list], formats
     for j, h in enumerate(headers, start=1):
         c = ws.cell(row=top, column=j)
         inert(c, h)
-        c.font = Font(name=FONT, bold=True)
-        c.border = Border(top=_THICK, bottom=_THIN)
-        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        c.font = _HEAD_FONT
+        c.border = _HEAD_BORDER
+        c.alignment = _HEAD_ALIGN
+    last = len(rows)
     for i, row in enumerate(rows, start=1):
         for j, v in enumerate(row, start=1):
             c = ws.cell(row=top + i, column=j)
-            inert(c, v)
-            c.font = Font(name=FONT)
-            if j - 1 in formats and isinstance(v, (int, float)) and not isinstance(v, bool):
-                c.number_format = formats[j - 1]
-            if i == len(rows):
-                c.border = Border(bottom=_THICK)
+            inert(c, v)  # body cells use the workbook's Normal font (set in write_report)
+            fmt = formats.get(j - 1)
+            if fmt and isinstance(v, (int, float)) and not isinstance(v, bool):
+                c.number_format = fmt
+            if i == last:
+                c.border = _LAST_BORDER
     if not rows:
         for j in range(1, len(headers) + 1):
             ws.cell(row=top, column=j).border = Border(top=_THICK, bottom=_THICK)
