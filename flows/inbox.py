@@ -60,11 +60,7 @@ def inbox(instrument: str = str(paths.DEFAULT_INSTRUMENT), wave: str | None = No
         frame = t.clean(results, inst)
     with stage("store"):
         t.store(frame, results, inst, wave, settings, offices)
-    with stage("model"):
-        summary = t.reanalyse(inst, plan, wave, settings)
-    with stage("report"):
-        summary["report"] = t.report(summary, inst, out or str(settings.reports_dir), lang)
-        t.publish(summary, inst)
+    summary = t.rebuild_wave_report(inst, plan, wave, settings, out, lang)
     print(f"inbox: {len(results)} new file(s), {len(repeats)} received before; report {summary['report']}")
     return {"new_files": len(results), "duplicates": len(repeats), "wave": wave, "report": summary["report"],
             "summary": summary}

@@ -10,7 +10,6 @@ from prefect import flow
 
 from jianfu import paths
 from jianfu import pipeline as engine
-from jianfu.progress import stage
 from jianfu.store import Store
 
 from flows import tasks as t
@@ -32,10 +31,6 @@ def reanalysis(instrument: str = str(paths.DEFAULT_INSTRUMENT), wave: str | None
             print("reanalysis: no wave of this instrument version in the store")
             return None
         wave = waves[-1]
-    with stage("model"):
-        summary = t.reanalyse(inst, plan, wave, settings)
-    with stage("report"):
-        summary["report"] = t.report(summary, inst, out or str(settings.reports_dir), lang)
-        t.publish(summary, inst)
+    summary = t.rebuild_wave_report(inst, plan, wave, settings, out, lang)
     print(f"reanalysis of wave {wave}: report {summary['report']}")
     return summary

@@ -138,3 +138,17 @@ def publish(summary: dict, inst: Instrument) -> None:
     if summary.get("report"):
         create_link_artifact(Path(summary["report"]).resolve().as_uri(), link_text=Path(summary["report"]).name,
                              key="jianfu-report", description="the Excel report")
+
+
+def rebuild_wave_report(inst: Instrument, plan: Plan, wave: str, settings: engine.Settings, out: str | None,
+                        lang: str) -> dict:
+    """Re-analyse a whole wave from the store, write its report and publish the artifacts
+    (the common end of the inbox and reanalysis flows)."""
+    from jianfu.progress import stage
+
+    with stage("model"):
+        summary = reanalyse(inst, plan, wave, settings)
+    with stage("report"):
+        summary["report"] = report(summary, inst, out or str(settings.reports_dir), lang)
+        publish(summary, inst)
+    return summary
