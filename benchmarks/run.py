@@ -101,19 +101,24 @@ def machine() -> str:
 
 
 def table(result: dict) -> str:
+    """The markdown table. Targets are judged at 100k rows, where the issue sets them; at small
+    sizes Prefect's start-up (which varies by seconds between runs) swamps every ratio."""
     ok = lambda good: "✓" if good else "✗ missed"  # noqa: E731
     lines = [f"Benchmark {result['when']} on {result['machine']}",
              f"Prefect fixed start-up (temporary server + one trivial flow): {result['prefect_startup_s']:.1f} s", "",
-             "| rows | file MB | parse floor s | baseline s | validate s | run s | run − Prefect s | run−P / floor "
-             "(≤ 3) | baseline / run (≥ 3) | peak RSS MB run (≤ 1536 at 100k) |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| rows | file MB | parse floor s | baseline s | validate s | run s | run − Prefect s "
+             "| (run − Prefect) / floor, target ≤ 3 | baseline / run, target ≥ 3 | baseline / (run − Prefect) "
+             "| peak RSS MB of run, target ≤ 1536 |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in result["rows"]:
+        judged = r["n"] >= 100_000
+        verdict = (lambda good: " " + ok(good)) if judged else (lambda good: "")  # noqa: E731
         vs_floor = r["run_ex_prefect_s"] / r["floor_s"]
         speedup = r["baseline_s"] / r["run_s"]
-        rss_ok = r["run_rss"] <= TARGETS["rss_mb_100k"] if r["n"] >= 100_000 else True
         lines.append(f"| {r['n']:,} | {r['mb']:.1f} | {r['floor_s']:.2f} | {r['baseline_s']:.2f} | {r['validate_s']:.2f} "
-                     f"| {r['run_s']:.2f} | {r['run_ex_prefect_s']:.2f} | {vs_floor:.1f} {ok(vs_floor <= 3)} "
-                     f"| {speedup:.1f} {ok(speedup >= 3)} | {r['run_rss']:.0f} {ok(rss_ok)} |")
+                     f"| {r['run_s']:.2f} | {r['run_ex_prefect_s']:.2f} | {vs_floor:.1f}{verdict(vs_floor <= 3)} "
+                     f"| {speedup:.1f}{verdict(speedup >= 3)} | {r['baseline_s'] / r['run_ex_prefect_s']:.1f} "
+                     f"| {r['run_rss']:.0f}{verdict(r['run_rss'] <= TARGETS['rss_mb_100k'])} |")
     by_n = {r["n"]: r for r in result["rows"]}
     if 10_000 in by_n and 100_000 in by_n:
         growth = by_n[100_000]["run_ex_prefect_s"] / by_n[10_000]["run_ex_prefect_s"]
@@ -122,6 +127,9 @@ def table(result: dict) -> str:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--table"]:  # re-print a saved result: python benchmarks/run.py --table FILE.json
+        print(table(json.loads(Path(sys.argv[2]).read_text(encoding="utf-8"))))
+        raise SystemExit(0)
     sizes = [int(a) for a in sys.argv[1:]] or [1_000, 10_000, 100_000]
     result = main(sizes)
     RESULTS.mkdir(exist_ok=True)
