@@ -51,13 +51,14 @@ def _summary_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
                 f"{w.pick('问卷版本', 'Instrument')} {inst.id} v{inst.version} · {w.pick('调查轮次', 'Wave')} "
                 f"{summary['wave']} · {w.pick('生成于', 'generated')} {summary['generated_at']}")
     ws.cell(row=top, column=1, value=w.pick("主要发现", "Key findings")).font = Font(name=FONT, bold=True, size=12)
-    for k, line in enumerate(findings(summary, inst, w.lang), start=1):
+    lines = findings(summary, inst, w.lang)
+    for k, line in enumerate(lines, start=1):
         c = ws.cell(row=top + k, column=1, value=f"{k}. {line}")
         c.font = Font(name=FONT)
         c.alignment = Alignment(wrap_text=True, vertical="top")
         ws.merge_cells(start_row=top + k, start_column=1, end_row=top + k, end_column=8)
         ws.row_dimensions[top + k].height = 48
-    row = top + len(findings(summary, inst, w.lang)) + 2
+    row = top + len(lines) + 2
     burden = inst.scale("burden") if any(s.id == "burden" for s in inst.scales) else None
     subs = list(burden.subscales) if burden is not None else []
     rows = [[w.text(inst.scale(s).name), summary["scales"].get(s, {}).get("mean"), summary["scales"].get(s, {}).get("sd")]

@@ -64,7 +64,8 @@ def title(ws: Worksheet, text: str, sub: str | None = None) -> int:
     return 4
 
 
-def note(ws: Worksheet, row: int, text: str, bold: bool = False, width_cols: int = 1) -> int:
+def note(ws: Worksheet, row: int, text: str, bold: bool = False) -> int:
+    """A caption (bold) or a remark (grey italic) in column A; returns the next row."""
     c = ws.cell(row=row, column=1)
     inert(c, text)
     c.font = Font(name=FONT, bold=bold, italic=not bold, size=11 if bold else 10,
