@@ -7,13 +7,13 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 
 from jianfu.ingest import ingest_file, parse_duration
 from jianfu.quality import flag_quality
 from jianfu.readers import Limits
-from jianfu.synth import survey_table, write_survey
-from jianfu.template import RESPONSE_SHEET, write_template
+from jianfu.synth import survey_table
+from jianfu.template import write_template
 
 FLAGS = ["speeder", "straightline", "attention", "incomplete", "duplicate"]
 

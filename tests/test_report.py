@@ -33,7 +33,7 @@ def build_summary(survey, inst, plan, tmp: Path, wave: str = "2026-11", name: st
     frame = engine.clean(results, inst)
     engine.store_rows(frame, results, inst, wave, settings)
     accepted, scores = engine.score(frame, inst)
-    stats, models = engine.model(accepted, scores, inst, engine.load_inputs(engine.paths.DEFAULT_INSTRUMENT)[1])
+    stats, models = engine.model(accepted, scores, inst, plan)
     psy = engine.validity(accepted, scores, inst, plan)
     extras = engine.overview(accepted, scores, inst) | {"waves": engine.compare_waves(inst, wave, settings)}
     return engine.summarise(results, frame, inst, wave, stats, models, psy, extras)

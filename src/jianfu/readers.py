@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import zipfile
 from dataclasses import dataclass, field
-from io import BytesIO, StringIO
+from io import StringIO
 from pathlib import Path
 
 import pandas as pd

@@ -14,7 +14,6 @@ An ``a:b`` term is probed with the same covariance matrix: simple slopes of ``a`
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats

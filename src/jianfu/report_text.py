@@ -5,6 +5,7 @@ key findings, which are written from the results rather than from a template of 
 from __future__ import annotations
 
 from .instrument import FLAG_NAMES, Instrument
+from .report_style import p_text
 
 __all__ = ["Words", "term_label", "findings", "SHEET_KEYS"]
 
@@ -182,4 +183,6 @@ def findings(summary: dict, inst: Instrument, lang: str = "zh") -> list[str]:
 
 
 def _p(p: float) -> str:
-    return "< .001" if p < 0.001 else f"= {p:.3f}".replace("0.", ".")
+    """``< .001`` or ``= .042``: the p of a sentence, after the letter p."""
+    text = p_text(p)
+    return text if text.startswith("<") else f"= {text}"
