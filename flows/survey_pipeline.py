@@ -1,8 +1,8 @@
-"""survey_pipeline: uploaded files → cleaned, stored, scored, modelled → Excel report.
+"""survey_pipeline: uploaded files → archived, cleaned, stored, scored, modelled → Excel report.
 
-One task per stage; the engine (``jianfu.pipeline``) does the work. Files are parsed
-concurrently (cached on their content) and each is archived; a bad file is reported and
-never stops the others.
+The steps and their order are the engine's (:func:`jianfu.workflow.run_files`); this flow runs
+each as a Prefect task, parses files concurrently and publishes the run's artifacts. A bad file
+is reported and never stops the others.
 """
 
 from __future__ import annotations
@@ -10,41 +10,24 @@ from __future__ import annotations
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from jianfu import paths
+from jianfu import paths, workflow
 from jianfu import pipeline as engine
 
-from flows import tasks as t
-from jianfu.progress import stage
+from flows.steps import MAX_WORKERS, PrefectSteps, log_files, publish
 
 
-@flow(name="survey_pipeline", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=t.MAX_WORKERS))
+@flow(name="survey_pipeline", log_prints=True, persist_result=False,
+      task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))
 def survey_pipeline(files: list[str], instrument: str = str(paths.DEFAULT_INSTRUMENT), wave: str | None = None,
                     out: str | None = None, data_dir: str | None = None, sheet: str | None = None,
                     lang: str = "zh") -> dict:
     """Run one wave's files end to end and return the run summary (with the report path)."""
     settings = engine.Settings() if data_dir is None else engine.Settings.under(data_dir)
-    wave = wave or engine.default_wave()
-    inst, plan = t.load_inputs(instrument)
-    with stage("ingest", total=len(files)) as advance:
-        parsed = [t.parse.submit(p, inst, settings, sheet) for p in files]
-        results = []
-        for p, future in zip(files, parsed):
-            results.append(t.archive(future.result(), p, settings))
-            advance()
-    with stage("clean"):
-        frame = t.clean(results, inst)
-    with stage("store"):
-        t.store(frame, results, inst, wave, settings)
-    with stage("model"):
-        accepted, scores = t.score(frame, inst)
-        # Sequential on purpose: the statistics libraries silence known-harmless warnings with
-        # warnings.catch_warnings, which is not thread-safe.
-        scale_stats, models = t.model(accepted, scores, inst, plan)
-        psychometrics = t.validity(accepted, scores, inst, plan)
-        extras = t.overview(accepted, scores, inst) | {"waves": t.compare_waves(inst, wave, settings)}
-        summary = engine.summarise(results, frame, inst, wave, scale_stats, models, psychometrics, extras)
-    with stage("report"):
-        summary["report"] = t.report(summary, inst, out or str(settings.reports_dir), lang)
-        t.publish(summary, inst)
+    steps = PrefectSteps()
+    inst, plan = steps.run(workflow.LOAD, instrument)
+    summary = workflow.run_files(files, inst, plan, wave or engine.default_wave(), settings, out=out, sheet=sheet,
+                                 lang=lang, execute=steps)
+    log_files(summary)
+    publish(summary, inst)
     print(f"report written: {summary['report']}")
     return summary

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -214,3 +216,37 @@ def test_serve_registers_the_scheduled_deployments(prefect_harness, tmp_path):
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_inbox_flow_killed_after_storing_is_finished_by_a_plain_rerun(inst, tmp_path):
+    """The kill through the real CLI and Prefect flow (the engine-level kills at every boundary are in
+    test_inbox.py): the process dies between the store's commit and filing away; a plain re-run files
+    the uploads away without storing them twice and refreshes the report the dead run never wrote."""
+    env = {**os.environ, "JIANFU_DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect"),
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "JIANFU_NO_PROGRESS": "1"}
+    settings = engine.Settings.under(tmp_path / "data")
+    for office, seed in (("城关镇", 71), ("东城街道", 72)):
+        _drop(settings.inbox_dir, office, "数据.xlsx", simulate(inst, n=80, seed=seed), inst)
+    args = [sys.executable, "-m", "jianfu.cli", "inbox", "--settle", "0", "--wave", "k", "--out",
+            str(tmp_path / "reports"), "--json"]
+    # No pipes: the orphaned server would hold them open and a read would never end.
+    proc = subprocess.Popen(args, env={**env, "JIANFU_FAULT_AT": "stored"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        proc.wait(timeout=300)
+    finally:  # the temporary Prefect server outlives its killed parent: stop the whole group
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == -signal.SIGKILL
+    assert _store_state(settings) == (2, 160)
+    assert len([p for p in settings.inbox_dir.rglob("*.xlsx")]) == 2  # stored, not yet filed away
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    result = json.loads(again.stdout)
+    assert (result["new_files"], result["duplicates"]) == (0, 2)
+    assert result["report"] and Path(result["report"]).exists()
+    assert _store_state(settings) == (2, 160)
+    assert not [p for p in settings.inbox_dir.rglob("*") if p.is_file()]
+    with Store(settings.store_path, read_only=True) as store:
+        assert [r["kind"] for r in store.receipts()] == ["new", "new"]

@@ -19,6 +19,7 @@ import pytest
 from openpyxl import load_workbook
 
 from jianfu import pipeline as engine
+from jianfu.inbox import scan_inbox
 from jianfu.ingest import ingest_file
 from jianfu.readers import sha256_file
 
@@ -123,7 +124,10 @@ def test_inbox_ignores_links_that_lead_outside(inst, tmp_path):
     office.mkdir(parents=True)
     (office / "x.xlsx").symlink_to(Path("..") / ".." / ".." / "secret" / "x.xlsx")
     (office / "..x.xlsx").write_bytes(b"hidden dot file")
-    assert engine.scan_inbox(settings, settle_seconds=0) == []
+    scan = scan_inbox(settings.inbox_dir, settle_seconds=0)
+    assert scan.waiting == []
+    # Passed over, but not without a word: each with its reason for the office.
+    assert {(s.name, s.code) for s in scan.skipped} == {("x.xlsx", "link"), ("..x.xlsx", "hidden")}
     assert outside.read_bytes() == b"not for us"
 
 

@@ -35,6 +35,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on 
 SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="sheet to read (default: the first with data)")]
 
 
+@app.callback()
+def _private() -> None:
+    """Everything jianfu writes (archive, store, reports, logs) is readable by its own account only."""
+    os.umask(0o077)
+
+
 def _err(msg: str) -> None:
     print(msg, file=sys.stderr)
 
@@ -188,9 +194,37 @@ def inbox(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
     else:
         if result["summary"]:
             _print_human(result["summary"])
-        _err(f"新文件 new files: {result['new_files']}；此前已收到 received before: {result['duplicates']}")
+        for s in result["skipped"]:
+            _err(f"  未处理 skipped: {s['message']}")
+        _err(f"新文件 new files: {result['new_files']}；重复发送 re-sent: {result['duplicates']}；"
+             f"其他进程处理中 held by another run: {result['held']}")
         if result["report"]:
             print(result["report"])
+
+
+@app.command()
+def doctor(repair: Annotated[bool, typer.Option("--repair", help="repair what the archive allows")] = False,
+           instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT, json_: JsonOpt = False) -> None:
+    """Check that the archive, the files table and the stored rows agree (exit 1 if not); --repair fixes them."""
+    from .doctor import check
+    from .doctor import repair as mend
+    from .pipeline import Settings
+
+    settings = Settings()
+    findings = check(settings)
+    if repair and findings:
+        mend(settings, findings, _load(instrument), paths.INSTRUMENTS_DIR)
+        remaining = [f for f in check(settings) if not f.pending]
+    else:
+        remaining = [f for f in findings if not f.pending]
+    if json_:
+        print(_dump({"findings": [f.to_dict() for f in findings], "consistent": not remaining}))
+    else:
+        for f in findings:
+            _err(str(f))
+        _err("一致 consistent" if not remaining else f"{len(remaining)} 处不一致 inconsistencies"
+             + ("" if repair else "；可用 --repair 修复 / run with --repair"))
+    raise typer.Exit(0 if not remaining else 1)
 
 
 @app.command()

@@ -6,8 +6,6 @@ first two without Prefect and without writing anything, for instant feedback to 
 
 from __future__ import annotations
 
-import shutil
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,9 +18,9 @@ from .instrument import FLAG_NAMES, Instrument, load_instrument
 from .plan import Plan, load_plan
 from .privacy import load_secret
 from .quality import flag_quality
-from .readers import Limits
+from .readers import Limits, sha256_file
 from .scoring import score_scales
-from .store import Store, archive_file
+from .store import FileRecord, Store, archive_file
 from . import paths
 
 # The statistics and report stack (pingouin, statsmodels, semopy, openpyxl charts) is imported
@@ -30,7 +28,7 @@ from . import paths
 
 __all__ = ["Settings", "load_inputs", "ingest_one", "clean", "store_rows", "score", "model", "validity",
            "overview", "compare_waves", "summarise", "report", "validate_files", "default_wave", "wave_label",
-           "scan_inbox", "file_away", "reanalyse", "analyse"]
+           "reanalyse", "analyse"]
 
 
 @dataclass(frozen=True)
@@ -84,11 +82,19 @@ def load_inputs(instrument_path: str | Path, plan_path: str | Path | None = None
 
 def ingest_one(path: str | Path, inst: Instrument, settings: Settings, *, archive: bool = True,
                sheet: str | None = None) -> IngestResult:
-    """Archive the file unchanged (when it can be read at all), then ingest it."""
-    secret = load_secret(settings.secret_file) if archive else None
-    result = ingest_file(path, inst, limits=settings.limits, secret=secret, sheet=sheet)
-    if archive and result.sha256:
-        result.archive_path = str(archive_file(path, result.sha256, settings.archive_dir))
+    """Archive the file unchanged and verified (when it can be read at all), then ingest it.
+
+    Archiving comes first: whatever happens to the upload later, its bytes are kept.
+    """
+    if not archive:
+        return ingest_file(path, inst, limits=settings.limits, sheet=sheet)
+    try:
+        digest = sha256_file(path)
+    except OSError:  # unreadable: ingest_file says why, in the clerk's words
+        return ingest_file(path, inst, limits=settings.limits, sheet=sheet)
+    archived = archive_file(path, digest, settings.archive_dir)
+    result = ingest_file(path, inst, limits=settings.limits, secret=load_secret(settings.secret_file), sheet=sheet)
+    result.archive_path = str(archived)
     return result
 
 
@@ -108,15 +114,13 @@ def clean(results: list[IngestResult], inst: Instrument) -> pd.DataFrame:
 
 def store_rows(frame: pd.DataFrame, results: list[IngestResult], inst: Instrument, wave: str,
                settings: Settings, offices: dict[str, str] | None = None) -> int:
-    """Record every file and write its rows to the store (idempotent per file)."""
+    """Record every file and write its rows to the store in one transaction (idempotent)."""
     offices = offices or {}
+    records = [FileRecord.from_summary(r.summary(), r.archive_path, office=offices.get(r.path))
+               for r in results if r.sha256]
+    rows = frame.drop(columns=[c for c in frame if c.startswith("_flag_")]) if not frame.empty else None
     with Store(settings.store_path) as store:
-        for r in results:
-            if r.sha256:
-                store.record_file(r.summary(), wave, inst, r.archive_path, office=offices.get(r.path))
-        if frame.empty:
-            return 0
-        return store.write_rows(frame.drop(columns=[c for c in frame if c.startswith("_flag_")]), inst, wave)
+        return store.commit_batch(inst, wave, files=records, rows=rows)
 
 
 def score(frame: pd.DataFrame, inst: Instrument) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -174,16 +178,22 @@ def summarise(results: list[IngestResult | dict], frame: pd.DataFrame, inst: Ins
     ``results`` are this run's ingest results or, for a report rebuilt from the store, the
     stored file entries (:meth:`jianfu.store.Store.files`).
     """
-    files = []
+    files, first = [], {}
     for r in results:
         entry = r.summary() if isinstance(r, IngestResult) else dict(r)
-        part = frame[frame["_file_sha256"] == entry["sha256"]] \
-            if not frame.empty and entry["status"] == "accepted" else None
+        if entry["sha256"] and entry["sha256"] in first:
+            # The same content again (another name or office): analysed once, under the first.
+            entry["copy_of"] = first[entry["sha256"]]
+            part = None
+        else:
+            first[entry["sha256"]] = Path(entry["path"]).name
+            part = frame[frame["_file_sha256"] == entry["sha256"]] \
+                if not frame.empty and entry["status"] == "accepted" else None
         entry["accepted"] = int((part["status"] == "accepted").sum()) if part is not None else 0
         entry["quarantined"] = int((part["status"] == "quarantined").sum()) if part is not None else 0
         entry["flags"] = {k: int(part[f"_flag_{k}"].sum()) if part is not None else 0 for k in FLAG_NAMES}
         files.append(entry)
-    read = sum(f["rows"] or 0 for f in files)
+    read = sum(f["rows"] or 0 for f in files if "copy_of" not in f)
     accepted = int((frame["status"] == "accepted").sum()) if not frame.empty else 0
     quarantined = int((frame["status"] == "quarantined").sum()) if not frame.empty else 0
     return {
@@ -231,54 +241,6 @@ def reanalyse(inst: Instrument, plan: Plan, wave: str, settings: Settings) -> di
     for name in FLAG_NAMES:
         rows[f"_flag_{name}"] = flags[name]
     return analyse(rows, files, inst, plan, wave, settings)
-
-
-def scan_inbox(settings: Settings, settle_seconds: float = 5.0) -> list[tuple[str, Path]]:
-    """Files waiting in ``inbox/<office>/``: ``(office, path)``, oldest first.
-
-    Skipped: hidden and temporary files (``.x``, ``~$x``, ``*.part``, ``*.tmp``), files still
-    being copied (modified within ``settle_seconds``), and anything that is not a regular file
-    inside the inbox (symlinks leading out of it, for one). Files straight in the inbox root
-    belong to office ``_``.
-    """
-    root = settings.inbox_dir
-    if not root.is_dir():
-        return []
-    now = time.time()
-    found = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if len(rel.parts) > 2 or any(p.startswith((".", "~$")) for p in rel.parts):
-            continue
-        if path.is_symlink() or not path.is_file() or path.suffix.lower() in {".part", ".tmp", ".crdownload"}:
-            continue
-        if not path.resolve().is_relative_to(root.resolve()):
-            continue
-        if now - path.stat().st_mtime < settle_seconds:
-            continue
-        found.append((rel.parts[0] if len(rel.parts) == 2 else "_", path))
-    return sorted(found, key=lambda op: op[1].stat().st_mtime)
-
-
-def file_away(path: Path, office: str, result: IngestResult, settings: Settings) -> Path:
-    """Move an ingested upload out of the inbox — only once its archived copy is verified.
-
-    Accepted files go to ``processed/<office>/``; rejected ones to ``rejected/<office>/`` with a
-    ``<name>.问题.txt`` listing every problem and its fix for the office that sent it.
-    """
-    from .readers import sha256_file
-
-    archived = Path(result.archive_path) if result.archive_path else None
-    if archived is None or not archived.exists() or sha256_file(archived) != result.sha256:
-        raise RuntimeError(f"not moving {path}: its archived copy is missing or differs / 归档副本缺失或不一致")
-    target_dir = (settings.processed_dir if result.status == "accepted" else settings.rejected_dir) / office
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / f"{datetime.now():%Y%m%d-%H%M%S}_{path.name}"
-    if result.status != "accepted":
-        target.with_name(target.name + ".问题.txt").write_text(
-            "\n".join(str(p) for p in result.problems) + "\n", encoding="utf-8")
-    shutil.move(str(path), target)
-    return target
 
 
 def report(summary: dict, inst: Instrument, out_dir: str | Path, lang: str = "zh") -> Path:

@@ -1,0 +1,82 @@
+"""How the flows execute the engine's steps: each :class:`jianfu.workflow.Step` becomes a Prefect
+task wrapping the engine function itself (retried when the step does I/O), plus the artifacts a
+run publishes. The order of the steps is the engine's (:mod:`jianfu.workflow`), never repeated here.
+
+Results are never persisted: the frames passing between steps hold respondents' answers, and
+Prefect's result storage is readable outside jianfu's private data folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from prefect import Task, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from jianfu.instrument import FLAG_NAMES, Instrument
+from jianfu.report_text import findings
+from jianfu.workflow import Step
+
+#: Files parsed at once in one run: bounded (Prefect's default pool is not) and modest, since
+#: parsing is memory-heavy and these machines have 2 cores. ``JIANFU_WORKERS`` overrides it.
+MAX_WORKERS = int(os.environ.get("JIANFU_WORKERS", min(4, (os.cpu_count() or 2) * 2)))
+
+
+def as_task(step: Step) -> Task:
+    """The Prefect task of an engine step (no caching, no persisted results; retries for I/O)."""
+    return task(step.fn, name=step.name, retries=2 if step.io else 0, retry_delay_seconds=1,
+                cache_policy=NO_CACHE, persist_result=False)
+
+
+class PrefectSteps:
+    """An executor for :mod:`jianfu.workflow` that runs each step as a Prefect task."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+
+    def _task(self, step: Step) -> Task:
+        if step.name not in self._tasks:
+            self._tasks[step.name] = as_task(step)
+        return self._tasks[step.name]
+
+    def run(self, step: Step, /, *args: Any, **kwargs: Any) -> Any:
+        return self._task(step)(*args, **kwargs)
+
+    def map(self, step: Step, items: Iterable[Any], /, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """Submit every item at once (the flow's task runner bounds the concurrency), yield in order."""
+        futures = [self._task(step).submit(item, *args, **kwargs) for item in items]
+        for future in futures:
+            yield future.result()
+
+
+def log_files(summary: dict) -> None:
+    """One log line per file: its outcome, never its content."""
+    for f in summary["files"]:
+        copy = f" (copy of {f['copy_of']})" if f.get("copy_of") else ""
+        print(f"{Path(f['path']).name}{copy}: {f['format']}, {f['status']}, {f['rows']} rows, "
+              f"{len(f['errors'])} error(s), {len(f['warnings'])} warning(s)")
+
+
+@task(name="publish", cache_policy=NO_CACHE, persist_result=False)
+def publish(summary: dict, inst: Instrument) -> None:
+    """Artifacts of the run: a markdown summary, the quality flags per file, a link to the report."""
+    rows = summary["rows"]
+    lines = [f"# {inst.title.zh} · {summary['wave']}", "",
+             f"- 读取 read: **{rows['read']}**, 有效 accepted: **{rows['accepted']}**, 隔离 quarantined: "
+             f"**{rows['quarantined']}**",
+             f"- 文件 files: {len(summary['files'])} ({sum(f['status'] == 'rejected' for f in summary['files'])} rejected)",
+             f"- 报告 report: `{summary.get('report')}`", "", "## 主要发现 Key findings", ""]
+    lines += [f"{k}. {line}" for k, line in enumerate(findings(summary, inst), start=1)] if summary.get("models") else []
+    create_markdown_artifact("\n".join(lines), key="jianfu-summary", description="jianfu run summary")
+    table = [{"file": f["path"].rsplit("/", 1)[-1], "office": f.get("office") or "", "status": f["status"],
+              "rows": f["rows"], "accepted": f.get("accepted", 0), "quarantined": f.get("quarantined", 0),
+              **{k: f.get("flags", {}).get(k, 0) for k in FLAG_NAMES}, "errors": len(f["errors"])}
+             for f in summary["files"]]
+    create_table_artifact(table, key="jianfu-quality", description="quality flags per file")
+    if summary.get("report"):
+        create_link_artifact(Path(summary["report"]).resolve().as_uri(), link_text=Path(summary["report"]).name,
+                             key="jianfu-report", description="the Excel report")

@@ -1,0 +1,291 @@
+"""The pipelines, each declared once: which engine step runs when, whoever executes it.
+
+``jianfu run`` (:func:`run_files`), the inbox (:func:`process_inbox`) and the reanalysis of a
+wave (:func:`rebuild_wave`) are plain functions here. They call their steps through an
+executor: :class:`Direct` calls each step in this process (tests, library use, the fault-
+injection runs); the Prefect flows in ``flows/`` pass one that runs each :class:`Step` as a
+Prefect task (retried when ``io`` is set). The step order therefore exists once, and the flows
+only choose how steps are executed.
+
+Examples
+--------
+>>> double = Step("double", lambda x: 2 * x)
+>>> Direct().run(double, 21), list(Direct().map(double, [1, 2]))
+(42, [2, 4])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from . import faults
+from . import pipeline as stages
+from .inbox import Delivery, claim, file_away, receipts_for, records_for, scan_inbox, sort_deliveries
+from .ingest import IngestResult
+from .instrument import Instrument
+from .plan import Plan
+from .progress import stage
+from .store import FileRecord, Receipt, Store, archive_file
+
+__all__ = ["Step", "Executor", "Direct", "run_files", "process_inbox", "rebuild_wave", "reanalyse_wave", "STEPS"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a pipeline: an engine function with a name; ``io`` steps may be retried."""
+
+    name: str
+    fn: Callable[..., Any]
+    io: bool = False
+
+
+class Executor(Protocol):
+    def run(self, step: Step, /, *args: Any, **kwargs: Any) -> Any: ...
+
+    def map(self, step: Step, items: Iterable[Any], /, *args: Any, **kwargs: Any) -> Iterator[Any]: ...
+
+
+class Direct:
+    """Run every step here and now, one after the other."""
+
+    def run(self, step: Step, /, *args: Any, **kwargs: Any) -> Any:
+        return step.fn(*args, **kwargs)
+
+    def map(self, step: Step, items: Iterable[Any], /, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        for item in items:
+            yield step.fn(item, *args, **kwargs)
+
+
+# -- steps that exist only to give a pipeline boundary a name ---------------------------------
+
+
+def _load_inputs(instrument: str | Path, plan: str | Path | None = None) -> tuple[Instrument, Plan]:
+    return stages.load_inputs(instrument, plan)
+
+
+def _known(settings: stages.Settings, shas: list[str]) -> set[str]:
+    if not settings.store_path.exists():
+        return set()
+    with Store(settings.store_path, read_only=True) as store:
+        return store.known_shas(shas)
+
+
+def _stored_files(settings: stages.Settings, shas: list[str]) -> dict[str, dict]:
+    if not shas or not settings.store_path.exists():
+        return {}
+    with Store(settings.store_path, read_only=True) as store:
+        return {f["sha256"]: f for f in store.all_files() if f["sha256"] in set(shas)}
+
+
+def _archive_copy(d: Delivery, settings: stages.Settings) -> str:
+    return str(archive_file(d.path, d.sha256, settings.archive_dir))
+
+
+def _commit(frame: pd.DataFrame, files: list[FileRecord], receipts: list[Receipt], inst: Instrument, wave: str,
+            settings: stages.Settings) -> int:
+    rows = frame.drop(columns=[c for c in frame if c.startswith("_flag_")]) if not frame.empty else None
+    with Store(settings.store_path) as store:
+        return store.commit_batch(inst, wave, files=files, receipts=receipts, rows=rows)
+
+
+def _file_away(d: Delivery, status: str, problems: list[str], archive_path: str | None,
+               settings: stages.Settings) -> str:
+    return str(file_away(d, status, problems, archive_path, settings.processed_dir, settings.rejected_dir))
+
+
+def _mark_reported(inst: Instrument, wave: str, settings: stages.Settings) -> None:
+    with Store(settings.store_path) as store:
+        store.mark_reported(inst, wave)
+
+
+def _pending_waves(inst: Instrument, settings: stages.Settings) -> list[str]:
+    if not settings.store_path.exists():
+        return []
+    with Store(settings.store_path, read_only=True) as store:
+        return store.unreported_waves(inst)
+
+
+def _report(summary: dict, inst: Instrument, out_dir: str | Path, lang: str) -> str:
+    return str(stages.report(summary, inst, out_dir, lang=lang))
+
+
+LOAD = Step("load-instrument", _load_inputs)
+INGEST = Step("ingest", stages.ingest_one, io=True)
+KNOWN = Step("known-content", _known, io=True)
+STORED = Step("stored-files", _stored_files, io=True)
+ARCHIVE_COPY = Step("archive", _archive_copy, io=True)
+CLEAN = Step("clean", stages.clean)
+COMMIT = Step("store", _commit, io=True)
+FILE_AWAY = Step("file-away", _file_away, io=True)
+SCORE = Step("score", stages.score)
+MODEL = Step("model", stages.model)
+VALIDITY = Step("psychometrics", stages.validity)
+OVERVIEW = Step("overview", stages.overview)
+COMPARE_WAVES = Step("compare-waves", stages.compare_waves, io=True)
+SUMMARISE = Step("summarise", stages.summarise)
+REANALYSE = Step("reanalyse", stages.reanalyse, io=True)
+REPORT = Step("report", _report, io=True)
+MARK_REPORTED = Step("mark-reported", _mark_reported, io=True)
+PENDING_WAVES = Step("pending-waves", _pending_waves, io=True)
+#: Every step, by name (the Prefect executor makes one task of each).
+STEPS = {s.name: s for s in (LOAD, INGEST, KNOWN, STORED, ARCHIVE_COPY, CLEAN, COMMIT, FILE_AWAY, SCORE, MODEL,
+                             VALIDITY, OVERVIEW, COMPARE_WAVES, SUMMARISE, REANALYSE, REPORT, MARK_REPORTED,
+                             PENDING_WAVES)}
+
+
+def _split_copies(results: list[IngestResult]) -> tuple[list[IngestResult], dict[str, str]]:
+    """Results with distinct content, and ``{path of a copy: name of the first with that content}``."""
+    first: dict[str, IngestResult] = {}
+    distinct, copies = [], {}
+    for r in results:
+        if r.sha256 and r.sha256 in first:
+            copies[r.path] = first[r.sha256].name
+        else:
+            if r.sha256:
+                first[r.sha256] = r
+            distinct.append(r)
+    return distinct, copies
+
+
+def _analyse(execute: Executor, frame: pd.DataFrame, results: list, inst: Instrument, plan: Plan, wave: str,
+             settings: stages.Settings, extras: dict | None = None) -> dict:
+    accepted, scores = execute.run(SCORE, frame, inst)
+    # Sequential on purpose: the statistics libraries silence known-harmless warnings with
+    # warnings.catch_warnings, which is not thread-safe.
+    scale_stats, models = execute.run(MODEL, accepted, scores, inst, plan)
+    psychometrics = execute.run(VALIDITY, accepted, scores, inst, plan)
+    more = execute.run(OVERVIEW, accepted, scores, inst) | {"waves": execute.run(COMPARE_WAVES, inst, wave, settings)}
+    return execute.run(SUMMARISE, results, frame, inst, wave, scale_stats, models, psychometrics,
+                       more | (extras or {}))
+
+
+def run_files(files: list[str | Path], inst: Instrument, plan: Plan, wave: str, settings: stages.Settings, *,
+              out: str | Path | None = None, sheet: str | None = None, lang: str = "zh",
+              execute: Executor | None = None) -> dict:
+    """Files → archived, parsed, cleaned, stored, scored, modelled → report; returns the run summary.
+
+    The same content given twice (the same export under two names) is analysed and stored once;
+    the copy is listed with ``copy_of`` naming the first.
+    """
+    execute = execute or Direct()
+    paths = [str(f) for f in files]
+    with stage("ingest", total=len(paths)) as advance:
+        results = []
+        for r in execute.map(INGEST, paths, inst, settings, sheet=sheet):
+            results.append(r)
+            advance()
+    faults.point("archived")
+    distinct, copies = _split_copies(results)
+    with stage("clean"):
+        frame = execute.run(CLEAN, distinct, inst)
+    faults.point("cleaned")
+    with stage("store"):
+        records = [FileRecord.from_summary(r.summary(), r.archive_path) for r in distinct if r.sha256]
+        receipts = [Receipt(r.sha256, None, r.name, "resent" if r.path in copies else "new", f"run/{r.name}/{r.sha256}")
+                    for r in results if r.sha256]
+        execute.run(COMMIT, frame, records, receipts, inst, wave, settings)
+    faults.point("stored")
+    with stage("model"):
+        summary = _analyse(execute, frame, results, inst, plan, wave, settings)
+    with stage("report"):
+        summary["report"] = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
+        execute.run(MARK_REPORTED, inst, wave, settings)
+    faults.point("reported")
+    return summary
+
+
+def rebuild_wave(inst: Instrument, plan: Plan, wave: str, settings: stages.Settings, *,
+                 out: str | Path | None = None, lang: str = "zh", execute: Executor | None = None) -> dict:
+    """A wave's report rebuilt from the store over every file received for it so far."""
+    execute = execute or Direct()
+    with stage("model"):
+        summary = execute.run(REANALYSE, inst, plan, wave, settings)
+    with stage("report"):
+        summary["report"] = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
+        execute.run(MARK_REPORTED, inst, wave, settings)
+    return summary
+
+
+def process_inbox(inst: Instrument, plan: Plan, wave: str, settings: stages.Settings, *, settle_seconds: float = 5.0,
+                  out: str | Path | None = None, lang: str = "zh", execute: Executor | None = None) -> dict:
+    """Take in what the offices dropped in the inbox and refresh the affected waves' reports.
+
+    Returns ``{"new_files", "duplicates", "wave", "report", "summary", "skipped", "held", "settling",
+    "reports"}``: ``duplicates`` counts re-sent copies (content received before, or twice in this
+    batch); ``skipped`` lists the files passed over with the reason; ``held`` counts files another
+    inbox run had claimed; ``reports`` maps every wave whose report was rebuilt to its path — the
+    current wave when it received new content, and any wave whose report an interrupted run did
+    not finish.
+    """
+    execute = execute or Direct()
+    with stage("scan"):
+        scan = scan_inbox(settings.inbox_dir, settle_seconds)
+    faults.point("scanned")
+    with claim(scan.waiting) as claimed:
+        known = execute.run(KNOWN, settings, [d.sha256 for d in claimed])
+        new, copies = sort_deliveries(claimed, known)
+        with stage("ingest", total=len(claimed)) as advance:
+            results = []
+            for r in execute.map(INGEST, [str(d.path) for d in new], inst, settings):
+                results.append(r)
+                advance()
+            copy_archives = []
+            for d in copies:
+                copy_archives.append(execute.run(ARCHIVE_COPY, d, settings))
+                advance()
+        faults.point("archived")
+        with stage("clean"):
+            frame = execute.run(CLEAN, results, inst)
+        faults.point("cleaned")
+        if claimed:
+            with stage("store"):
+                execute.run(COMMIT, frame, records_for(results, new), receipts_for(new, copies), inst, wave,
+                            settings)
+        faults.point("stored")
+        stored = execute.run(STORED, settings, [d.sha256 for d in copies])
+        for r, d in zip(results, new):
+            execute.run(FILE_AWAY, d, r.status, [str(p) for p in r.problems], r.archive_path, settings)
+            faults.point("filed-one")
+        for d, archived in zip(copies, copy_archives):
+            first = stored[d.sha256]  # committed above, or in an earlier run
+            execute.run(FILE_AWAY, d, first["status"], first["errors"], archived, settings)
+            faults.point("filed-one")
+    faults.point("filed")
+    waves = execute.run(PENDING_WAVES, inst, settings)
+    reports, summary = {}, None
+    for w in waves:
+        s = rebuild_wave(inst, plan, w, settings, out=out, lang=lang, execute=execute)
+        reports[w] = s["report"]
+        if w == wave:
+            summary = s
+    faults.point("reported")
+    return {"new_files": len(new), "duplicates": len(copies), "wave": wave, "report": reports.get(wave),
+            "summary": summary, "reports": reports, "skipped": [s.to_dict() for s in scan.skipped],
+            "held": len(scan.waiting) - len(claimed), "settling": scan.settling}
+
+
+def _latest_wave(inst: Instrument, settings: stages.Settings) -> str | None:
+    if not settings.store_path.exists():
+        return None
+    with Store(settings.store_path, read_only=True) as store:
+        waves = store.waves(inst)
+    return waves[-1] if waves else None
+
+
+LATEST_WAVE = Step("latest-wave", _latest_wave, io=True)
+STEPS[LATEST_WAVE.name] = LATEST_WAVE
+
+
+def reanalyse_wave(inst: Instrument, plan: Plan, settings: stages.Settings, wave: str | None = None, *,
+                   out: str | Path | None = None, lang: str = "zh", execute: Executor | None = None) -> dict | None:
+    """Rebuild the report of ``wave`` (default: the latest wave in the store); None when there is none."""
+    execute = execute or Direct()
+    wave = wave or execute.run(LATEST_WAVE, inst, settings)
+    if wave is None:
+        return None
+    return rebuild_wave(inst, plan, wave, settings, out=out, lang=lang, execute=execute)
