@@ -24,7 +24,7 @@ from jianfu.moderation import critical_value, johnson_neyman, simple_slopes
 from jianfu.multilevel import icc, random_intercept
 from jianfu.plan import PlanError, load_plan
 from jianfu.regression import fit_hierarchical
-from jianfu.synth import population_coefficients, simulate
+from jianfu.synth import population_coefficients, simulate, structural_model_for
 
 EMPOWERMENT = ["incentive_power", "coordination_power", "disciplinary_power", "discretion_resources",
                "accountability_pressure"]
@@ -234,7 +234,7 @@ def test_empowerment_burden_cis_cover_the_generating_values(inst, plan):
     cover the latent values. Expect 95%; with 1,000 intervals a 93–97% band is ±2.5 SE.
     """
     spec = next(m for m in plan.models if m.id == "empowerment_burden").model_copy(update={"multilevel": False})
-    truth = population_coefficients("burden", EMPOWERMENT)
+    truth = population_coefficients(structural_model_for(inst), "burden", EMPOWERMENT)
     categorical = {d.id: list(d.options) for d in inst.demographics if d.options}
     hits, total = 0, 0
     for rep in range(200):

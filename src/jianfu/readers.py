@@ -116,12 +116,22 @@ def _inspect_zip(path: Path, name: str, limits: Limits) -> list[Problem]:
 
 
 def _decode_csv(raw: bytes) -> tuple[str, str]:
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    raise UnicodeDecodeError("jianfu", raw[:1], 0, 1, "neither UTF-8 nor GBK/GB18030")
+    """The text and its encoding (UTF-8, else GBK/GB18030).
+
+    Raises
+    ------
+    UnicodeDecodeError
+        Neither decodes the whole file; ``start`` is where UTF-8 first failed (a file mostly in
+        UTF-8 with a line pasted from a GBK source fails there).
+    """
+    try:
+        return raw.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError as exc:
+        first_failure = exc
+    try:
+        return raw.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        raise first_failure from None
 
 
 def _first_header_row(rows: list[list]) -> int | None:
@@ -258,10 +268,15 @@ def _read_csv(path: Path, name: str, limits: Limits, problems: list[Problem]) ->
     raw = path.read_bytes()
     try:
         text, enc = _decode_csv(raw)
-    except UnicodeDecodeError:
-        return problems + _refuse("file.encoding", "无法识别文件编码（既不是 UTF-8 也不是 GBK）",
-                                  "cannot decode the file: neither UTF-8 nor GBK/GB18030",
-                                  "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后上传", "save it as 'CSV UTF-8' and upload again", name)
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        return problems + [error(
+            "file.encoding", f"无法识别文件编码：从第 {line} 行起不是 UTF-8，整个文件也不是 GBK（可能混有不同编码的行）",
+            f"cannot decode the file: line {line} is not UTF-8 and the file as a whole is not GBK/GB18030 either "
+            "(lines in different encodings?)",
+            f"检查第 {line} 行（可能是从其他文件粘贴的），然后在 Excel 中将整个文件另存为“CSV UTF-8（逗号分隔）”后上传",
+            f"check line {line} (pasted from another file?), then save the whole file as 'CSV UTF-8' and upload again",
+            file=name, sheet="CSV", row=line)]
     try:
         frame = pd.read_csv(StringIO(text), dtype=str, header=None, keep_default_na=False,
                             skip_blank_lines=False, sep=None, engine="python")

@@ -1,24 +1,27 @@
 """Synthetic surveys with a known truth, in every layout HR offices send.
 
-Respondents are nested in units; latent constructs follow a structural model in which
-empowerment lowers burden, accountability pressure raises it directly and through blame
-avoidance, and fault-tolerance awareness buffers pressure → blame avoidance. Likert items
-are cut from ``λ·η + √(1−λ²)·ε`` at fixed thresholds, reverse items from ``−η``. Speeders,
-straight-liners, attention failures, incomplete responses and duplicates are injected in
-known, disjoint numbers, so tests can assert the pipeline finds exactly those rows.
+Respondents are nested in units; latent constructs follow the structural model declared next to
+the instrument (``instruments/<id>.synth.yaml``: which latents are exogenous and correlated,
+each endogenous latent's parents — ``a:b`` for a product — residual SD and unit random-intercept
+SD). Scales without a latent of their own load on their composite's latent. Likert items are cut
+from ``λ·η + √(1−λ²)·ε`` at fixed thresholds, reverse items from ``−η``. Speeders,
+straight-liners, attention failures, incomplete responses and duplicates are injected in known,
+disjoint numbers, so tests can assert the pipeline finds exactly those rows. An instrument with
+no structural model gets independent standard-normal latents.
 
 Examples
 --------
+>>> from jianfu import paths
 >>> from jianfu.instrument import load_instrument
->>> inst = load_instrument("instruments/cadre_burden.yaml")          # doctest: +SKIP
->>> survey = simulate(inst, n=300, seed=1)                            # doctest: +SKIP
->>> survey.injected["speeder"]                                        # doctest: +SKIP
-9
->>> write_survey(survey, inst, "wjx.xlsx", fmt="wjx-text")            # doctest: +SKIP
+>>> inst = load_instrument(paths.DEFAULT_INSTRUMENT)
+>>> survey = simulate(inst, n=300, seed=1)
+>>> survey.injected["speeder"], len(survey.answers)
+(9, 300)
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,35 +29,80 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
 
+from . import paths
 from .instrument import Instrument
 from .template import question_text
 
-__all__ = ["SynthSurvey", "simulate", "write_survey", "FORMATS", "STRUCTURAL_TRUTH", "population_covariance",
-           "population_coefficients"]
+__all__ = ["SynthSurvey", "StructuralModel", "simulate", "write_survey", "FORMATS", "load_structural_model",
+           "structural_model_for", "population_covariance", "population_coefficients"]
 
 Format = Literal["wjx-text", "wjx-code", "template", "csv", "tencent"]
 FORMATS: tuple[str, ...] = ("wjx-text", "wjx-code", "template", "csv", "tencent")
 
-#: Generating coefficients of the latent structural model (standardised latents).
-STRUCTURAL_TRUTH: dict[str, dict[str, float]] = {
-    "blame_avoidance": {"accountability_pressure": 0.40, "fault_tolerance": -0.20,
-                        "accountability_pressure:fault_tolerance": -0.20},
-    "burden": {"incentive_power": -0.15, "coordination_power": -0.12, "disciplinary_power": -0.08,
-               "discretion_resources": -0.15, "accountability_pressure": 0.25,
-               "blame_avoidance": 0.20, "responsibility_clarity": -0.10},
-    "initiative": {"burden": -0.25, "incentive_power": 0.15, "discretion_resources": 0.15,
-                   "fault_tolerance": 0.20},
-    "exhaustion": {"burden": 0.45, "digital_literacy": -0.10},
-}
-
 _THRESHOLDS = np.array([-1.3, -0.45, 0.35, 1.2])
-_EMPOWERMENT = ["incentive_power", "coordination_power", "disciplinary_power", "discretion_resources"]
 _SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
 _GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华")
 _PLACES = ["城关", "东城", "西湖", "南山", "北塘", "新桥", "青石", "柳河", "白沙", "金田",
            "长乐", "永安", "清水", "红旗", "枫林", "太平", "双河", "石门", "桃源", "龙泉"]
 _LEVEL_SUFFIX = {"乡镇": "镇", "街道": "街道", "村（社区）": "社区"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExogenousBlock(_Strict):
+    """Standard-normal latents, pairwise correlated ``r``."""
+
+    variables: list[str]
+    r: float = Field(0.0, gt=-1, lt=1)
+
+
+class Equation(_Strict):
+    """``latent = Σ coefficient·parent + residual_sd·ε (+ a unit intercept with SD unit_sd)``."""
+
+    coefficients: dict[str, float] = {}
+    residual_sd: float = Field(1.0, gt=0)
+    unit_sd: float = Field(0.0, ge=0)
+
+
+class StructuralModel(_Strict):
+    """The generator's latent model (see ``instruments/cadre_burden.synth.yaml``)."""
+
+    instrument: str | None = None
+    exogenous: list[ExogenousBlock] = []
+    equations: dict[str, Equation] = {}
+    second_order_loading: float = Field(0.8, gt=0, lt=1)
+
+    @property
+    def exogenous_names(self) -> list[str]:
+        return [v for b in self.exogenous for v in b.variables]
+
+    @property
+    def latents(self) -> list[str]:
+        return [*self.exogenous_names, *self.equations]
+
+    @property
+    def truth(self) -> dict[str, dict[str, float]]:
+        """The generating coefficients of every equation with parents."""
+        return {v: dict(eq.coefficients) for v, eq in self.equations.items() if eq.coefficients}
+
+
+def load_structural_model(path: str | Path) -> StructuralModel:
+    """Read a ``*.synth.yaml`` structural model."""
+    return StructuralModel.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
+
+
+def structural_model_for(inst: Instrument, instruments_dir: str | Path | None = None) -> StructuralModel:
+    """The model in ``<instruments_dir>/<instrument id>.synth.yaml``, or independent latents per scale."""
+    path = Path(instruments_dir or paths.INSTRUMENTS_DIR) / f"{inst.id}.synth.yaml"
+    if path.is_file():
+        return load_structural_model(path)
+    sub = {s for c in inst.scales if c.is_composite for s in c.subscales}
+    return StructuralModel(equations={s.id: Equation() for s in inst.scales if s.id not in sub})
 
 
 @dataclass
@@ -63,7 +111,8 @@ class SynthSurvey:
 
     ``answers`` holds item and attention-check codes (float, NaN = missing), demographic
     labels and open answers, keyed by instrument ids. ``flags`` marks, per injected kind,
-    the rows that carry it (disjoint). ``latent`` holds the generating factor scores.
+    the rows that carry it (disjoint). ``latent`` holds the generating factor scores and
+    ``truth`` the structural coefficients they were generated with.
     """
 
     answers: pd.DataFrame
@@ -73,7 +122,7 @@ class SynthSurvey:
     latent: pd.DataFrame
     pii: pd.DataFrame
     seed: int
-    truth: dict[str, dict[str, float]] = field(default_factory=lambda: STRUCTURAL_TRUTH)
+    truth: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def injected(self) -> dict[str, int]:
@@ -84,83 +133,93 @@ class SynthSurvey:
         return int(self.flags.any(axis=1).sum())
 
 
-_UNIT_SD = 0.35
-#: The structural equations, in generation order: latent → ({parent or "a:b": coefficient},
-#: residual SD). The four empowerment latents are exogenous, standard normal, correlated 0.3.
-_EQUATIONS: dict[str, tuple[dict[str, float], float]] = {
-    "accountability_pressure": ({}, 1.0),
-    "fault_tolerance": ({e: 0.3 / len(_EMPOWERMENT) for e in _EMPOWERMENT}, 0.9),
-    "digital_literacy": ({}, 1.0),
-    "responsibility_clarity": ({"coordination_power": 0.25, "discretion_resources": 0.25}, 0.9),
-    "blame_avoidance": (STRUCTURAL_TRUTH["blame_avoidance"], 0.85),
-    "burden": (STRUCTURAL_TRUTH["burden"], 0.8),          # plus a random unit intercept, SD _UNIT_SD
-    "initiative": (STRUCTURAL_TRUTH["initiative"], 0.85),
-    "exhaustion": (STRUCTURAL_TRUTH["exhaustion"], 0.85),
-}
-_EMP_CORR = np.full((4, 4), 0.3) + np.eye(4) * 0.7
-
-
-def population_covariance() -> pd.DataFrame:
+def population_covariance(model: StructuralModel) -> pd.DataFrame:
     """The exact covariance of the raw latents implied by the structural equations.
 
-    Each latent is a linear combination of independent sources (the correlated empowerment
-    block, one residual per latent, the unit intercept) plus, for blame avoidance, the product
-    of two independent zero-mean normals, which is uncorrelated with every linear source.
+    Each latent is a linear combination of independent sources (the correlated exogenous
+    blocks, one residual per equation, the unit intercepts) and of products of two linear
+    latents. For zero-mean Gaussian factors a product is uncorrelated with every linear source,
+    and Isserlis' theorem gives the products' covariances:
+    ``Cov(ab, cd) = σ_ac σ_bd + σ_ad σ_bc``.
     """
-    names = [*_EMPOWERMENT, *_EQUATIONS]
-    sources = [*_EMPOWERMENT, *(f"e_{v}" for v in _EQUATIONS), "unit", "product"]
+    exo = model.exogenous_names
+    eqs = model.equations
+    products = sorted({t for eq in eqs.values() for t in eq.coefficients if ":" in t})
+    sources = [*exo, *(f"e_{v}" for v in eqs), *(f"u_{v}" for v, eq in eqs.items() if eq.unit_sd),
+               *(f"p_{t}" for t in products)]
+    names = model.latents
     A = pd.DataFrame(0.0, index=names, columns=sources)
-    for k, e in enumerate(_EMPOWERMENT):
-        A.loc[e, e] = 1.0
     cov_s = pd.DataFrame(0.0, index=sources, columns=sources)
-    cov_s.loc[_EMPOWERMENT, _EMPOWERMENT] = _EMP_CORR
-    for v in _EQUATIONS:
+    for block in model.exogenous:
+        for a in block.variables:
+            A.loc[a, a] = 1.0
+            for b in block.variables:
+                cov_s.loc[a, b] = 1.0 if a == b else block.r
+    for v, eq in eqs.items():
         cov_s.loc[f"e_{v}", f"e_{v}"] = 1.0
-    cov_s.loc["unit", "unit"] = _UNIT_SD**2
-    for v, (parents, sd) in _EQUATIONS.items():
+        if eq.unit_sd:
+            cov_s.loc[f"u_{v}", f"u_{v}"] = eq.unit_sd ** 2
+    linear: set[str] = set(exo)
+    for v, eq in eqs.items():
         row = pd.Series(0.0, index=sources)
-        for term, coef in parents.items():
+        for term, coef in eq.coefficients.items():
             if ":" in term:
-                a, b = (A.loc[p] for p in term.split(":"))
-                var_a, var_b = a @ cov_s @ a, b @ cov_s @ b
-                cov_s.loc["product", "product"] = var_a * var_b + (a @ cov_s @ b) ** 2
-                row["product"] += coef
+                factors = term.split(":")
+                if not set(factors) <= linear:
+                    raise ValueError(f"{term}: both factors of a product must be linear latents defined before {v}")
+                row[f"p_{term}"] += coef
+                for other in products:  # the products' covariances, once both are defined
+                    fa, fb = (A.loc[f] for f in factors)
+                    oc, od = (A.loc[f] for f in other.split(":"))
+                    if all(f in linear for f in other.split(":")):
+                        c = (fa @ cov_s @ oc) * (fb @ cov_s @ od) + (fa @ cov_s @ od) * (fb @ cov_s @ oc)
+                        cov_s.loc[f"p_{term}", f"p_{other}"] = cov_s.loc[f"p_{other}", f"p_{term}"] = c
             else:
                 row += coef * A.loc[term]
-        row[f"e_{v}"] = sd
-        if v == "burden":
-            row["unit"] = 1.0
+        row[f"e_{v}"] = eq.residual_sd
+        if eq.unit_sd:
+            row[f"u_{v}"] = 1.0
         A.loc[v] = row
+        if not any(":" in t or t not in linear for t in eq.coefficients):
+            linear.add(v)
     return A @ cov_s @ A.T
 
 
-def population_coefficients(outcome: str, predictors: list[str]) -> dict[str, float]:
+def population_coefficients(model: StructuralModel, outcome: str, predictors: list[str]) -> dict[str, float]:
     """Population OLS slopes of ``outcome`` on ``predictors`` for the standardised latents that
     :func:`simulate` returns in ``latent`` — the truth a correctly specified regression on the
     latent scores estimates, omitted mediators and confounders included.
 
     Examples
     --------
-    >>> round(population_coefficients("exhaustion", ["burden", "digital_literacy"])["digital_literacy"], 3)
+    >>> from jianfu import paths
+    >>> model = load_structural_model(paths.INSTRUMENTS_DIR / "cadre_burden.synth.yaml")
+    >>> round(population_coefficients(model, "exhaustion", ["burden", "digital_literacy"])["digital_literacy"], 3)
     -0.103
     """
-    cov = population_covariance()
+    cov = population_covariance(model)
     sd = np.sqrt(np.diag(cov))
     corr = cov / np.outer(sd, sd)
     beta = np.linalg.solve(corr.loc[predictors, predictors], corr.loc[predictors, outcome])
     return dict(zip(predictors, map(float, beta)))
 
 
-def _latent_model(n: int, unit_effect: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-    lat = pd.DataFrame(rng.multivariate_normal(np.zeros(4), _EMP_CORR, size=n), columns=_EMPOWERMENT)
-    for v, (parents, sd) in _EQUATIONS.items():
-        value = sd * rng.standard_normal(n)
-        for term, coef in parents.items():
+def _latent_model(model: StructuralModel, n: int, unit_effects: dict[str, np.ndarray],
+                  rng: np.random.Generator) -> pd.DataFrame:
+    blocks = []
+    for block in model.exogenous:
+        k = len(block.variables)
+        corr = np.full((k, k), block.r) + np.eye(k) * (1 - block.r)
+        blocks.append(pd.DataFrame(rng.multivariate_normal(np.zeros(k), corr, size=n), columns=block.variables))
+    lat = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=range(n))
+    for v, eq in model.equations.items():
+        value = eq.residual_sd * rng.standard_normal(n)
+        for term, coef in eq.coefficients.items():
             a, *b = term.split(":")
             value = value + coef * (lat[a] * lat[b[0]] if b else lat[a])
-        lat[v] = value + (unit_effect if v == "burden" else 0.0)
+        lat[v] = value + unit_effects.get(v, 0.0)
     # Standardised by the population SD, so population_coefficients() is the exact truth.
-    return lat / np.sqrt(np.diag(population_covariance().loc[lat.columns, lat.columns]))
+    return lat / np.sqrt(np.diag(population_covariance(model).loc[lat.columns, lat.columns]))
 
 
 def _codes(eta: np.ndarray, loading: float, shift: float, rng: np.random.Generator) -> np.ndarray:
@@ -170,7 +229,7 @@ def _codes(eta: np.ndarray, loading: float, shift: float, rng: np.random.Generat
 
 def simulate(inst: Instrument, n: int = 500, seed: int = 2024, *, n_units: int | None = None,
              inject: bool = True, rates: dict[str, float] | None = None,
-             start: datetime | None = None) -> SynthSurvey:
+             start: datetime | None = None, model: StructuralModel | None = None) -> SynthSurvey:
     """Generate ``n`` responses to ``inst`` from the latent structural model.
 
     Parameters
@@ -186,7 +245,10 @@ def simulate(inst: Instrument, n: int = 500, seed: int = 2024, *, n_units: int |
     inject : bool
         Inject careless responding (default rates 3% speeder, 2% straight-liner, 3% attention,
         2% incomplete, 2% duplicate, each at least one row when ``n >= 50``).
+    model : StructuralModel, optional
+        The latent model; default :func:`structural_model_for` the instrument.
     """
+    model = model or structural_model_for(inst)
     rng = np.random.default_rng(seed)
     rates = rates or {"speeder": 0.03, "straightline": 0.02, "attention": 0.03,
                       "incomplete": 0.02, "duplicate": 0.02}
@@ -201,15 +263,20 @@ def simulate(inst: Instrument, n: int = 500, seed: int = 2024, *, n_units: int |
                   f"{_LEVEL_SUFFIX.get(level_opts[unit_level[u]], '')}" for u in range(n_units)]
     region_of_unit = rng.integers(0, 4, size=n_units)
     unit = rng.integers(0, n_units, size=n_base)
-    unit_effect = rng.normal(0, _UNIT_SD, size=n_units)[unit]
+    unit_effects = {v: rng.normal(0, eq.unit_sd, size=n_units)[unit] for v, eq in model.equations.items()
+                    if eq.unit_sd}
 
-    lat = _latent_model(n_base, unit_effect, rng)
+    lat = _latent_model(model, n_base, unit_effects, rng)
+    parent = {sub: c.id for c in inst.scales if c.is_composite for sub in c.subscales}
+    loading2 = model.second_order_loading
     answers: dict[str, np.ndarray | list] = {}
     for s in inst.first_order_scales:
         if s.id in lat:
             eta = lat[s.id].to_numpy()
-        else:  # a burden subscale: second-order loading on perceived burden
-            eta = 0.8 * lat["burden"].to_numpy() + 0.6 * rng.standard_normal(n_base)
+        elif parent.get(s.id) in lat:  # a subscale: second-order loading on its composite
+            eta = loading2 * lat[parent[s.id]].to_numpy() + math.sqrt(1 - loading2**2) * rng.standard_normal(n_base)
+        else:
+            eta = rng.standard_normal(n_base)
         for item in s.items:
             loading = rng.uniform(0.65, 0.85)
             answers[item.id] = _codes(-eta if item.reverse else eta, loading, rng.normal(0, 0.15), rng)
@@ -286,7 +353,7 @@ def simulate(inst: Instrument, n: int = 500, seed: int = 2024, *, n_units: int |
     duration = np.round(duration[by_time]).astype(int)
     submitted = [submitted[i] for i in by_time]
     pii = _fake_pii(len(frame), rng)
-    return SynthSurvey(frame, duration, submitted, flags, lat, pii, seed)
+    return SynthSurvey(frame, duration, submitted, flags, lat, pii, seed, model.truth)
 
 
 def _probs(k: int, rng: np.random.Generator) -> np.ndarray:
