@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .readers import sha256_file
+from .errors import ArchiveError
 from .store import FileRecord, Receipt, private_dir
 
 __all__ = ["Waiting", "Skipped", "Scan", "Delivery", "scan_inbox", "claim", "sort_deliveries", "receipts_for",
@@ -225,7 +226,7 @@ def file_away(d: Delivery, status: str, problems: list[str], archive_path: str |
     """
     archived = Path(archive_path) if archive_path else None
     if archived is None or not archived.exists() or sha256_file(archived) != d.sha256:
-        raise RuntimeError(f"归档副本缺失或不一致，文件保留在收件箱 / not moving {d.path.name}: its archived copy "
+        raise ArchiveError(f"归档副本缺失或不一致，文件保留在收件箱 / not moving {d.path.name}: its archived copy "
                            "is missing or differs; it stays in the inbox")
     target_dir = private_dir((processed_dir if status == "accepted" else rejected_dir) / d.office)
     target = target_dir / f"{datetime.now():%Y%m%d-%H%M%S}_{d.name}"

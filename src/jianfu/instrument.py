@@ -22,6 +22,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .errors import InstrumentError
+
 __all__ = [
     "Text",
     "Item",
@@ -186,19 +188,6 @@ class Instrument(_Model):
     def item_scale(self) -> dict[str, Scale]:
         """Map each item id to the first-order scale that owns it."""
         return {item.id: s for s in self.first_order_scales for item in s.items}
-
-
-class InstrumentError(ValueError):
-    """Raised with *every* problem found in an instrument file, each with its YAML path."""
-
-    def __init__(self, path: str | Path, problems: list[str]):
-        self.path = str(path)
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"问卷定义文件有 {len(problems)} 处问题 / instrument file has {len(problems)} "
-            f"problem(s): {self.path}\n{lines}"
-        )
 
 
 def _semantic_problems(inst: Instrument) -> list[tuple[tuple[Any, ...], str]]:

@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from .errors import ArchiveError, StoreBusy
 from .instrument import Instrument
 from .readers import sha256_file
 
@@ -40,14 +41,6 @@ __all__ = ["archive_file", "table_name", "Store", "StoreBusy", "FileRecord", "Re
 #: How long a run waits for another run's write to finish before giving up.
 LOCK_TIMEOUT_S = 600.0
 _KEY = ["_file_sha256", "_sheet", "_row"]
-
-
-class StoreBusy(RuntimeError):
-    """Another process held the store for longer than the lock timeout."""
-
-
-class ArchiveError(RuntimeError):
-    """The archived copy of a received file is missing or differs from what was received."""
 
 
 def _now() -> datetime:
