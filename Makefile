@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/jianfu demo
 
 test: $(STAMP)
+	bash .ci/system-deps.sh
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

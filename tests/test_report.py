@@ -6,7 +6,6 @@ ingested like uploads.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +16,7 @@ from openpyxl import load_workbook
 
 from jianfu import pipeline as engine
 from jianfu.report import CHART_SHEETS, SHEETS, sheet_names, write_report
-from jianfu.report_style import P, STAT
+from jianfu.report_style import STAT, P
 from jianfu.report_text import findings
 from jianfu.synth import simulate, write_survey
 
@@ -172,26 +171,15 @@ def test_wave_comparison_sheet_with_two_waves(inst, plan, tmp_path):
     assert wb.sheetnames == sheet_names("zh", waves=True) and "波次对比" in wb.sheetnames
 
 
-def _soffice() -> str | None:
+def _soffice() -> str:
     found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "libreoffice-calc-nogui"]):
-            try:
-                subprocess.run(cmd, env=env, capture_output=True, timeout=600, check=False)
-            except (OSError, subprocess.TimeoutExpired):
-                return None
-    return shutil.which("soffice") or shutil.which("libreoffice")
+    assert found, "LibreOffice is missing: `make test` installs it through .ci/system-deps.sh (as root)"
+    return found
 
 
 @pytest.mark.slow
 def test_libreoffice_converts_the_report(report_case, tmp_path):
     soffice = _soffice()
-    if soffice is None:
-        pytest.skip("LibreOffice is not installed and cannot be installed here (needs root and apt-get)")
     _, path, _ = report_case
     proc = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
                            "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# System tools the tests need, from Debian packages, installed from this one place (make test calls it).
+# As root it installs what is missing; otherwise it says what is missing and how to install it, and fails,
+# because a test skipped for a missing tool is not a passing test.
+set -euo pipefail
+
+# command the tests run -> Debian package that provides it
+declare -A NEED=(
+  [soffice]=libreoffice-calc-nogui      # the Excel report converted to PDF
+)
+
+missing=()
+for cmd in "${!NEED[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing system packages for the tests: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  exit 0
+fi
+echo "missing system packages for the tests: ${missing[*]}" >&2
+echo "install them with: sudo apt-get install --no-install-recommends ${missing[*]}" >&2
+exit 1
