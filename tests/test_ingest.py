@@ -78,7 +78,7 @@ def test_bad_values_are_all_reported_with_row_column_value(inst, survey, tmp_pat
     table.loc[2, level_col] = "县城"
     path = tmp_path / "bad_values.xlsx"
     table.to_excel(path, index=False)
-    r = ingest_file(path, inst)
+    r = ingest_file(path, inst, strict=True)
     assert r.status == "rejected"
     bad = {(p.row, p.column, p.value) for p in r.errors if p.code == "value.not_allowed"}
     assert bad == {(6, col, "很满意"), (11, col, "7"), (4, level_col, "县城")}

@@ -56,7 +56,10 @@ def instrument_markdown(inst: Instrument) -> str:
               f"- incomplete: under {q.incomplete.min_answered:.0%} of Likert items answered "
               f"({'on' if q.incomplete.enabled else 'off'})",
               f"- duplicate: identical answers to every item and demographic; later submissions flagged "
-              f"({'on' if q.duplicate.enabled else 'off'})", "",
+              f"({'on' if q.duplicate.enabled else 'off'})",
+              f"- invalid: a cell that is not an allowed answer; a file with more than {q.invalid.max_share:.0%} "
+              f"such rows is rejected ({'on' if q.invalid.enabled else 'off'}"
+              f"{', strict: any invalid cell rejects the file' if q.strict else ''})", "",
               "Flagged rows are quarantined (kept in the store with their reasons) and excluded from every statistic.",
               ""]
     return "\n".join(lines)

@@ -4,14 +4,17 @@ Stages: read safely (:mod:`jianfu.readers`) → detect the layout (``template``,
 ``wjx-code``, ``tencent``, ``csv``, ``xlsx``) → match headers to instrument ids by their
 normalised text → map answers to codes (labels, codes, ``5(非常同意)``, aliases; blanks and
 ``(跳过)`` are missing) → parse paradata (``所用时间`` as ``312秒`` or ``5分12秒``) → drop
-personal data at the door. A file with any error is rejected as a whole: nothing is
-dropped silently, and the clerk gets the full list of what to fix.
+personal data at the door. A file whose structure is wrong (no recognised question, duplicated
+questions, unreadable) is rejected as a whole; a row with a cell that is not an allowed answer is
+kept and quarantined as ``invalid`` while the other rows are analysed, unless too many rows are
+invalid or ``strict`` is asked for. Nothing is dropped silently, and the clerk gets the full list
+of what to fix.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +22,7 @@ import pandas as pd
 
 from .instrument import Instrument
 from .normalize import MISSING_TOKENS, header_key, nfkc, value_key
-from .privacy import KEY_PRIORITY, keyed_hash, mask_series, pii_kind_of_header, pii_kind_of_values
+from .privacy import KEY_PRIORITY, keyed_hash, mask_series, mask_text, pii_kind_of_header, pii_kind_of_values
 from .problems import Problem, error, warning
 from .readers import Limits, RawSheet, read_sheet, sha256_file
 from .template import CODEBOOK_SHEET, RESPONSE_SHEET
@@ -28,6 +31,8 @@ __all__ = ["IngestResult", "ingest_file", "META_COLUMNS", "parse_duration"]
 
 #: Provenance and paradata columns every ingested frame starts with.
 META_COLUMNS = ["_file_sha256", "_file_name", "_sheet", "_row", "_submitted", "_duration_s", "_respondent_key"]
+#: Set on rows quarantined as ``invalid``: the invalid cells, ``column=value`` (masked), joined by "；".
+INVALID_DETAIL = "_invalid_detail"
 _MAX_CELL_PROBLEMS_PER_COLUMN = 10
 
 _WJX_META = {"序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自ip"}
@@ -199,8 +204,38 @@ def _detect_format(sheet: RawSheet, keys: list[str], likert_values: list[pd.Seri
     return "csv" if sheet.container.startswith("csv") else "xlsx"
 
 
+_CELL_CODES = {"value.not_allowed", "value.not_allowed_more", "value.formula"}
+
+
+def _shown(value: object) -> str:
+    """A cell value as it may be stored and shown: personal data masked, at most 30 characters."""
+    text = mask_text(nfkc(value))
+    return text if len(text) <= 30 else text[:30] + "…"
+
+
+def _accept_partially(result: IngestResult, inst: Instrument, n_invalid: int, n: int, strict: bool,
+                      where: dict) -> None:
+    """Turn invalid-cell errors into warnings (the rows are quarantined as ``invalid``), unless
+    ``strict`` or too many rows are invalid, in which case the file stays rejected and says why."""
+    share, limit = n_invalid / max(n, 1), inst.quality.invalid.max_share
+    if strict:
+        return
+    if share > limit:
+        result.problems.append(error(
+            "file.too_many_invalid", f"{n_invalid} 行（{share:.0%}）含无效答案，超过 {limit:.0%} 的上限，整个文件未被接收",
+            f"{n_invalid} rows ({share:.0%}) hold invalid answers, more than the {limit:.0%} limit: the file was "
+            "not accepted", "这通常说明用错了问卷或导出格式有误；请核对后重新导出上传，或按下列问题逐一修改",
+            "this usually means the wrong questionnaire or a damaged export: check it and export again, or fix "
+            "the cells listed", **where))
+        return
+    note_zh, note_en = "；该行已隔离，不参与分析，其余行照常分析", "; the row is quarantined and left out of the analysis"
+    result.problems = [replace(p, severity="warning", zh=p.zh + note_zh, en=p.en + note_en)
+                       if p.code in _CELL_CODES and p.severity == "error" else p for p in result.problems]
+
+
 def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits(), sheet: str | None = None,
-                secret: bytes | None = None, display_name: str | None = None) -> IngestResult:
+                secret: bytes | None = None, display_name: str | None = None,
+                strict: bool | None = None) -> IngestResult:
     """Read, match, map and de-identify one upload.
 
     Parameters
@@ -211,6 +246,11 @@ def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits()
         The questionnaire the file answers.
     secret : bytes, optional
         Key for the respondent hash; without it no respondent key is kept.
+    strict : bool, optional
+        Reject the file for any invalid cell. By default (``quality.strict`` of the instrument,
+        false) a row with an invalid cell is kept and quarantined as ``invalid`` — its
+        ``_invalid_detail`` names the cells — and the file is rejected only when more than
+        ``quality.invalid.max_share`` of its rows are invalid.
 
     Returns
     -------
@@ -310,6 +350,7 @@ def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits()
                 out["_respondent_key"] = keyed_hash(raw.data[col], secret).to_numpy()
                 break
 
+    invalid_cells: dict[int, list[str]] = {}  # row position → "column=value" of each invalid cell
     scale_of = inst.likert_response_scale()
     lookups = {rs: _likert_lookup(inst, rs) for rs in set(scale_of.values())}
     options = {d.id: d.options for d in inst.demographics}
@@ -336,6 +377,8 @@ def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits()
                     column=raw.header[j], **where))
         if bad:
             positions = col[col.isin(list(bad))].index
+            for pos in positions:
+                invalid_cells.setdefault(int(pos), []).append(f"{raw.header[j]}={_shown(bad[col.iloc[pos]])}")
             for pos in positions[:_MAX_CELL_PROBLEMS_PER_COLUMN]:
                 result.problems.append(error(
                     "value.not_allowed", f"答案不在允许的取值内（允许：{allowed}）",
@@ -350,12 +393,18 @@ def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits()
                     f"允许的取值：{allowed}", f"allowed values: {allowed}", column=raw.header[j], **where))
     for row, j, formula in raw.formulas:
         if j in matched and row >= raw.first_data_row:
+            invalid_cells.setdefault(int(row - raw.first_data_row), []).append(f"{raw.header[j]}=(公式 formula)")
             result.problems.append(error(
                 "value.formula", "答案单元格是公式而不是填写的值", "the answer cell holds a formula, not an answer",
                 "把公式替换为实际答案（复制后“选择性粘贴→数值”），或从问卷平台重新导出",
                 "replace the formula with the answer itself (copy, then Paste Special → Values), or export again",
                 row=row, column=raw.header[j], value=formula, **where))
     frame = pd.DataFrame({k: v for k, v in out.items()}, index=range(n))
+    frame["_invalid_detail"] = pd.Series({pos: "；".join(cells) for pos, cells in invalid_cells.items()},
+                                         index=range(n), dtype=object)
+    if invalid_cells:
+        _accept_partially(result, inst, len(invalid_cells), n, inst.quality.strict if strict is None else strict,
+                          where)
     if "duration" not in meta_cols and result.format.startswith("wjx"):
         result.problems.append(warning(
             "meta.no_duration", "没有找到“所用时间”列，无法识别作答过快的答卷", "no completion-time column: speeders cannot be detected",

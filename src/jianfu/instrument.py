@@ -135,19 +135,30 @@ class IncompleteRule(FlagRule):
     min_answered: float = Field(0.8, gt=0, le=1)
 
 
+class InvalidRule(FlagRule):
+    """Rows with a cell that is not an allowed answer are quarantined as ``invalid`` and the rest of
+    the file is analysed; a file with more than ``max_share`` of such rows is rejected as a whole
+    (the wrong questionnaire or a mangled export)."""
+
+    max_share: float = Field(0.05, ge=0, le=1)
+
+
 class Quality(_Model):
     speeder: SpeederRule = SpeederRule()
     straightline: FlagRule = FlagRule()
     attention: FlagRule = FlagRule()
     incomplete: IncompleteRule = IncompleteRule()
     duplicate: FlagRule = FlagRule()
+    invalid: InvalidRule = InvalidRule()
+    #: Reject a file for any invalid cell (``jianfu run/validate --strict`` does the same).
+    strict: bool = False
 
     @property
     def enabled_flags(self) -> list[str]:
         return [name for name in FLAG_NAMES if getattr(self, name).enabled]
 
 
-FLAG_NAMES = ("speeder", "straightline", "attention", "incomplete", "duplicate")
+FLAG_NAMES = ("speeder", "straightline", "attention", "incomplete", "duplicate", "invalid")
 
 
 class Instrument(_Model):

@@ -6,7 +6,8 @@
 * attention — any attention check answered with something other than ``expect``;
 * incomplete — fewer than ``min_answered`` of the Likert items answered;
 * duplicate — identical answers to every item and demographic as an earlier submission
-  (by submission time, then file order); the later copies are flagged.
+  (by submission time, then file order); the later copies are flagged;
+* invalid — a cell that is not an allowed answer (``_invalid_detail`` names it, set at ingest).
 
 Flagged rows are quarantined, never deleted; a flag switched off in the YAML is still
 computed and reported but does not quarantine.
@@ -53,6 +54,9 @@ def flag_quality(frame: pd.DataFrame, inst: Instrument) -> pd.DataFrame:
 
     share = n_answered / max(1, len(inst.items))
     flags["incomplete"] = share < q.incomplete.min_answered
+
+    detail = frame["_invalid_detail"] if "_invalid_detail" in frame else pd.Series(None, index=frame.index)
+    flags["invalid"] = (detail.notna() & (detail.astype(str) != "")).to_numpy(bool)
 
     keys = items + [d.id for d in inst.demographics if d.id in frame]
     order = frame.sort_values(["_submitted", "_file_sha256", "_row"], kind="stable", na_position="last").index

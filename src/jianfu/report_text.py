@@ -37,7 +37,8 @@ _WORDS: dict[str, tuple[str, str]] = {
 }
 _FLAG_WORDS = {"speeder": ("作答过快", "Speeding"), "straightline": ("直线作答", "Straight-lining"),
                "attention": ("注意力题未通过", "Failed attention check"),
-               "incomplete": ("作答不完整", "Incomplete"), "duplicate": ("重复提交", "Duplicate")}
+               "incomplete": ("作答不完整", "Incomplete"), "duplicate": ("重复提交", "Duplicate"),
+               "invalid": ("含无效答案", "Invalid answer")}
 
 
 class Words:

@@ -208,13 +208,16 @@ class Store:
         name = table_name(inst)
         cols = ['"_file_sha256" VARCHAR', '"_file_name" VARCHAR', '"_sheet" VARCHAR', '"_row" INTEGER',
                 '"_submitted" TIMESTAMP', '"_duration_s" DOUBLE', '"_respondent_key" VARCHAR',
-                '"wave" VARCHAR', '"uploaded_at" TIMESTAMP', '"status" VARCHAR', '"reasons" VARCHAR']
+                '"wave" VARCHAR', '"uploaded_at" TIMESTAMP', '"status" VARCHAR', '"reasons" VARCHAR',
+                '"_invalid_detail" VARCHAR']
         cols += [f'"{i.id}" DOUBLE' for i in inst.items]
         cols += [f'"{c.id}" DOUBLE' for c in inst.attention_checks]
         cols += [f'"{d.id}" VARCHAR' for d in inst.demographics]
         cols += [f'"{o.id}" VARCHAR' for o in inst.open_questions]
         self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({", ".join(cols)}, '
                          'PRIMARY KEY ("_file_sha256", "_sheet", "_row"))')
+        # A store made before partial acceptance lacks the column that names a row's invalid cells.
+        self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN IF NOT EXISTS "_invalid_detail" VARCHAR')
         return name
 
     # -- writing -------------------------------------------------------------------------
