@@ -20,13 +20,13 @@ from flows.steps import MAX_WORKERS, PrefectSteps, log_files, publish
       task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))
 def survey_pipeline(files: list[str], instrument: str = str(paths.DEFAULT_INSTRUMENT), wave: str | None = None,
                     out: str | None = None, data_dir: str | None = None, sheet: str | None = None,
-                    lang: str = "zh") -> dict:
+                    lang: str = "zh", strict: bool = False) -> dict:
     """Run one wave's files end to end and return the run summary (with the report path)."""
     settings = engine.Settings() if data_dir is None else engine.Settings.under(data_dir)
     steps = PrefectSteps()
     inst, plan = steps.run(workflow.LOAD, instrument)
     summary = workflow.run_files(files, inst, plan, wave or engine.default_wave(), settings, out=out, sheet=sheet,
-                                 lang=lang, execute=steps)
+                                 lang=lang, strict=strict or None, execute=steps)
     log_files(summary)
     publish(summary, inst)
     print(f"report written: {summary['report']}")

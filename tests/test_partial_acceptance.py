@@ -62,3 +62,16 @@ def test_an_id_number_typed_in_an_answer_cell_is_not_stored(inst, tmp_path):
     with Store(settings.store_path, read_only=True) as store:
         text = store.rows(inst).to_csv() + store.con.execute("SELECT * FROM files").df().to_csv()
     assert "110101199003077777" not in text and "invalid" in text
+
+
+def test_validate_strict_on_the_command_line(inst, tmp_path):
+    from typer.testing import CliRunner
+
+    from jianfu.cli import app
+
+    path, _ = _csv(inst, tmp_path, {10: "很很同意"}, n=200)
+    runner = CliRunner()
+    lenient = runner.invoke(app, ["validate", "--json", str(path)])
+    assert lenient.exit_code == 0, lenient.output
+    strict = runner.invoke(app, ["validate", "--strict", "--json", str(path)])
+    assert strict.exit_code == 1

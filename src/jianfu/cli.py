@@ -33,6 +33,7 @@ class Lang(str, Enum):
 InstrumentOpt = Annotated[Path, typer.Option("--instrument", "-i", help="问卷定义 instrument YAML")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
 SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="sheet to read (default: the first with data)")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="reject a file for any invalid cell (default: quarantine the row)")]
 
 
 @app.callback()
@@ -136,10 +137,11 @@ def _call_flow(module: str, name: str, **params):
 
 
 def _run_flow(files: list[Path], instrument: Path, wave: Optional[str], out: Optional[Path],
-              data_dir: Optional[Path] = None, sheet: Optional[str] = None, lang: str = "zh") -> dict:
+              data_dir: Optional[Path] = None, sheet: Optional[str] = None, lang: str = "zh",
+              strict: bool = False) -> dict:
     return _call_flow("flows.survey_pipeline", "survey_pipeline", files=[str(f) for f in files],
                       instrument=str(instrument), wave=wave, out=str(out) if out else None,
-                      data_dir=str(data_dir) if data_dir else None, sheet=sheet, lang=lang)
+                      data_dir=str(data_dir) if data_dir else None, sheet=sheet, lang=lang, strict=strict)
 
 
 def _print_human(summary: dict) -> None:
@@ -159,11 +161,11 @@ def run(files: Annotated[list[Path], typer.Argument(help="uploaded survey files 
         out: Annotated[Optional[Path], typer.Option(help="report folder (default: reports/)")] = None,
         sheet: SheetOpt = None,
         lang: Annotated[Lang, typer.Option(help="report language: zh (default) or en")] = Lang.zh,
-        json_: JsonOpt = False) -> None:
+        strict: StrictOpt = False, json_: JsonOpt = False) -> None:
     """Ingest, clean, store, score, model and report (through the Prefect flow)."""
     _load(instrument)
     try:
-        summary = _clean_json(_run_flow(files, instrument, wave, out, sheet=sheet, lang=lang.value))
+        summary = _clean_json(_run_flow(files, instrument, wave, out, sheet=sheet, lang=lang.value, strict=strict))
     except (InstrumentError, PlanError) as exc:
         _err(str(exc))
         raise typer.Exit(2) from None
@@ -296,12 +298,12 @@ def deploy(pool: Annotated[str, typer.Option(help="Prefect work pool (create it 
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="files to check")],
              instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT, sheet: SheetOpt = None,
-             json_: JsonOpt = False) -> None:
+             strict: StrictOpt = False, json_: JsonOpt = False) -> None:
     """Check files and list every problem; writes nothing and never starts Prefect."""
     from .pipeline import validate_files
 
     inst = _load(instrument)
-    result = _clean_json(validate_files(files, inst, sheet=sheet))
+    result = _clean_json(validate_files(files, inst, sheet=sheet, strict=strict))
     if json_:
         print(_dump(result))
     else:

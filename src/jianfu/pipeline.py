@@ -81,19 +81,20 @@ def load_inputs(instrument_path: str | Path, plan_path: str | Path | None = None
 
 
 def ingest_one(path: str | Path, inst: Instrument, settings: Settings, *, archive: bool = True,
-               sheet: str | None = None) -> IngestResult:
+               sheet: str | None = None, strict: bool | None = None) -> IngestResult:
     """Archive the file unchanged and verified (when it can be read at all), then ingest it.
 
     Archiving comes first: whatever happens to the upload later, its bytes are kept.
     """
     if not archive:
-        return ingest_file(path, inst, limits=settings.limits, sheet=sheet)
+        return ingest_file(path, inst, limits=settings.limits, sheet=sheet, strict=strict)
     try:
         digest = sha256_file(path)
     except OSError:  # unreadable: ingest_file says why, in the clerk's words
-        return ingest_file(path, inst, limits=settings.limits, sheet=sheet)
+        return ingest_file(path, inst, limits=settings.limits, sheet=sheet, strict=strict)
     archived = archive_file(path, digest, settings.archive_dir)
-    result = ingest_file(path, inst, limits=settings.limits, secret=load_secret(settings.secret_file), sheet=sheet)
+    result = ingest_file(path, inst, limits=settings.limits, secret=load_secret(settings.secret_file), sheet=sheet,
+                         strict=strict)
     result.archive_path = str(archived)
     return result
 
@@ -253,12 +254,12 @@ def report(summary: dict, inst: Instrument, out_dir: str | Path, lang: str = "zh
 
 
 def validate_files(files: list[str | Path], inst: Instrument, settings: Settings | None = None,
-                   sheet: str | None = None) -> dict:
+                   sheet: str | None = None, strict: bool | None = None) -> dict:
     """Check files without archiving or storing anything; flags are counted per file."""
     settings = settings or Settings()
     out = []
     for f in files:
-        r = ingest_file(f, inst, limits=settings.limits, sheet=sheet)
+        r = ingest_file(f, inst, limits=settings.limits, sheet=sheet, strict=strict)
         entry = r.summary()
         entry["problems"] = [p.to_dict() for p in r.problems]
         if r.status == "accepted":

@@ -166,7 +166,7 @@ def _analyse(execute: Executor, frame: pd.DataFrame, results: list, inst: Instru
 
 def run_files(files: list[str | Path], inst: Instrument, plan: Plan, wave: str, settings: stages.Settings, *,
               out: str | Path | None = None, sheet: str | None = None, lang: str = "zh",
-              execute: Executor | None = None) -> dict:
+              strict: bool | None = None, execute: Executor | None = None) -> dict:
     """Files → archived, parsed, cleaned, stored, scored, modelled → report; returns the run summary.
 
     The same content given twice (the same export under two names) is analysed and stored once;
@@ -176,7 +176,7 @@ def run_files(files: list[str | Path], inst: Instrument, plan: Plan, wave: str, 
     paths = [str(f) for f in files]
     with stage("ingest", total=len(paths)) as advance:
         results = []
-        for r in execute.map(INGEST, paths, inst, settings, sheet=sheet):
+        for r in execute.map(INGEST, paths, inst, settings, sheet=sheet, strict=strict):
             results.append(r)
             advance()
     faults.point("archived")
