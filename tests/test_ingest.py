@@ -202,3 +202,19 @@ def test_limits_are_configurable_from_the_environment():
     lim = Limits.from_env({"JIANFU_MAX_MB": "5", "JIANFU_MAX_ROWS": "10"})
     assert lim.max_bytes == 5 * 2**20 and lim.max_rows == 10
     assert Limits.from_env({}) == Limits()
+
+
+def test_a_duplicated_header_is_named_by_both_column_letters(inst, survey, tmp_path):
+    table = survey_table(survey, inst, "csv")
+    item = inst.items[0].id
+    cols = list(table.columns)
+    path = tmp_path / "dup.csv"
+    # The same question twice under the same header text: only the letters tell the columns apart.
+    table.insert(len(cols), item + "_copy", table[item])
+    table.to_csv(path, index=False, encoding="utf-8-sig", header=[*cols, item])
+    r = ingest_file(path, inst)
+    [p] = [p for p in r.errors if p.code == "header.duplicate"]
+    first = chr(ord("A") + cols.index(item))
+    last = "".join(chr(65 + d) for d in ((len(cols)) // 26 - 1, len(cols) % 26)) if len(cols) >= 26 \
+        else chr(65 + len(cols))
+    assert f"第 {first} 列" in p.zh and f"第 {last} 列" in p.zh and f"column {last}" in p.en

@@ -204,6 +204,16 @@ def _detect_format(sheet: RawSheet, keys: list[str], likert_values: list[pd.Seri
     return "csv" if sheet.container.startswith("csv") else "xlsx"
 
 
+def _letter(index: int) -> str:
+    """The spreadsheet letter of a 0-based column index: 0 → A, 27 → AB."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
 _CELL_CODES = {"value.not_allowed", "value.not_allowed_more", "value.formula"}
 
 
@@ -283,11 +293,14 @@ def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits()
         pii = pii_kind_of_header(h) if ident is None else None
         if ident is not None:
             if ident in matched.values():
-                first = raw.header[next(c for c, i in matched.items() if i == ident)]
+                # Both columns may carry the same header text: name them by their letters.
+                c0 = next(c for c, i in matched.items() if i == ident)
+                a, b = _letter(raw.first_column + c0), _letter(raw.first_column + j)
                 result.problems.append(error(
-                    "header.duplicate", f"题目“{ident}”出现在两列（另一列：“{first}”）",
-                    f"question '{ident}' appears in two columns (the other: '{first}')",
-                    "删除重复的列后重新上传", "delete the duplicated column and upload again", column=h, **where))
+                    "header.duplicate", f"题目“{ident}”出现在两列：第 {a} 列“{raw.header[c0]}”和第 {b} 列“{h}”",
+                    f"question '{ident}' appears in two columns: column {a} ('{raw.header[c0]}') and column {b} "
+                    f"('{h}')", f"删除其中一列（例如第 {b} 列）后重新上传",
+                    f"delete one of them (e.g. column {b}) and upload again", column=f"{b}: {h}", **where))
                 continue
             matched[j] = ident
         elif pii:
