@@ -87,7 +87,7 @@ def leaky(inst, tmp_path_factory):
     table = survey_table(simulate(inst, n=40, seed=78, inject=False), inst, "csv")
     first_item = inst.items[0].id
     table[first_item] = table[first_item].astype(object)
-    table.loc[3, first_item] = INVALID_CELL
+    table.loc[[3, 9, 17, 25, 33], first_item] = INVALID_CELL  # 12.5% of rows: the file is rejected
     bad = d / "填错了.csv"
     table.to_csv(bad, index=False, encoding="utf-8-sig")
     return good, bad, list(survey.pii["name"])

@@ -22,7 +22,7 @@ import pandas as pd
 
 from .instrument import Instrument
 from .normalize import MISSING_TOKENS, header_key, nfkc, value_key
-from .privacy import KEY_PRIORITY, keyed_hash, mask_series, mask_text, pii_kind_of_header, pii_kind_of_values
+from .privacy import KEY_PRIORITY, keyed_hash, mask_series, mask_value, pii_kind_of_header, pii_kind_of_values
 from .problems import Problem, error, warning
 from .readers import Limits, RawSheet, read_sheet, sha256_file
 from .template import CODEBOOK_SHEET, RESPONSE_SHEET
@@ -217,12 +217,6 @@ def _letter(index: int) -> str:
 _CELL_CODES = {"value.not_allowed", "value.not_allowed_more", "value.formula"}
 
 
-def _shown(value: object) -> str:
-    """A cell value as it may be stored and shown: personal data masked, at most 30 characters."""
-    text = mask_text(nfkc(value))
-    return text if len(text) <= 30 else text[:30] + "…"
-
-
 def _accept_partially(result: IngestResult, inst: Instrument, n_invalid: int, n: int, strict: bool,
                       where: dict) -> None:
     """Turn invalid-cell errors into warnings (the rows are quarantined as ``invalid``), unless
@@ -391,7 +385,7 @@ def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits()
         if bad:
             positions = col[col.isin(list(bad))].index
             for pos in positions:
-                invalid_cells.setdefault(int(pos), []).append(f"{raw.header[j]}={_shown(bad[col.iloc[pos]])}")
+                invalid_cells.setdefault(int(pos), []).append(f"{raw.header[j]}={mask_value(bad[col.iloc[pos]])}")
             for pos in positions[:_MAX_CELL_PROBLEMS_PER_COLUMN]:
                 result.problems.append(error(
                     "value.not_allowed", f"答案不在允许的取值内（允许：{allowed}）",

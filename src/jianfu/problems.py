@@ -1,7 +1,7 @@
 """User-facing problems with input: collected, bilingual (Chinese first), and located.
 
 Every problem names the file, sheet, row, column and value it is about and says how to fix
-the input. Problems are collected into lists, never raised one at a time, so an HR clerk
+the input; the value is kept with personal data masked and at most 30 characters. Problems are collected into lists, never raised one at a time, so an HR clerk
 sees everything wrong with an upload in one pass.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Literal
+
+from .privacy import mask_text, mask_value
 
 __all__ = ["Problem", "error", "warning"]
 
@@ -34,6 +36,17 @@ class Problem:
     row: int | None = None
     column: str | None = None
     value: str | None = None
+
+    def __post_init__(self) -> None:
+        # The offending cell may hold an ID or phone number typed in the wrong place: whatever the
+        # caller passes, the problem keeps it masked and short, everywhere it is written.
+        if self.value is not None:
+            object.__setattr__(self, "value", mask_value(self.value))
+        # A header row that is really a respondent's answers puts personal data in column names and texts.
+        for name in ("zh", "en", "column"):
+            text = getattr(self, name)
+            if text:
+                object.__setattr__(self, name, mask_text(text))
 
     def where_zh(self) -> str:
         parts = [f"文件“{self.file}”"]
