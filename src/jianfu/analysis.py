@@ -19,6 +19,7 @@ from .plan import MediationSpec, Plan
 from .regression import design_matrix, fit_hierarchical
 from .reliability import cronbach_alpha, item_analysis, omega_total, response_distribution
 from .scoring import keyed_items
+from .stats.estimable import NotEstimable, not_estimable
 
 __all__ = ["scale_statistics", "run_models", "analysis_frame", "psychometrics", "table"]
 
@@ -52,10 +53,21 @@ def scale_statistics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrum
         else:
             block = keyed[[i.id for i in s.items if i.id in keyed]]
         alpha, ci = cronbach_alpha(block)
+        k, n_complete = int(block.shape[1]), int(len(block.dropna()))
         entry = {"n": int(col.size), "mean": _num(col.mean()), "sd": _num(col.std(ddof=1)),
                  "alpha": _num(alpha), "alpha_ci": [_num(ci[0]), _num(ci[1])],
-                 "omega": _num(omega_total(block)), "n_items": int(block.shape[1]),
-                 "n_complete": int(len(block.dropna()))}
+                 "omega": _num(omega_total(block)) if n_complete > k else None, "n_items": k,
+                 "n_complete": n_complete}
+        reasons = {}
+        if entry["alpha"] is None:
+            reasons["alpha"] = not_estimable(f"完整作答 {n_complete} 份或题目无变异，无法计算 α",
+                                             f"{n_complete} complete rows or no variance: α cannot be computed")["reason"]
+        if entry["omega"] is None:
+            reasons["omega"] = not_estimable(f"完整作答 {n_complete} 份，单因子模型需要多于题目数（{k}）的样本",
+                                             f"{n_complete} complete rows: the one-factor model needs more than the "
+                                             f"{k} items")["reason"]
+        if reasons:
+            entry["reasons"] = reasons
         if block.shape[1] >= 2 and len(block.dropna()) >= 3:
             items = item_analysis(block)
             if not s.is_composite:
@@ -140,8 +152,13 @@ def run_models(data: pd.DataFrame, plan: Plan, inst: Instrument) -> dict[str, di
     out = {}
     for m in plan.models:
         head = {"label": m.label.model_dump() if m.label else None, "hypothesis": m.hypothesis}
-        if isinstance(m, MediationSpec):
-            out[m.id] = head | _mediation(data, m, categorical)
-        else:
-            out[m.id] = head | {"type": "ols", **fit_hierarchical(data, m, categorical)}
+        kind = "mediation" if isinstance(m, MediationSpec) else "ols"
+        try:
+            if isinstance(m, MediationSpec):
+                out[m.id] = head | _mediation(data, m, categorical)
+            else:
+                out[m.id] = head | {"type": "ols", **fit_hierarchical(data, m, categorical)}
+        except NotEstimable as exc:
+            n = int(data[[v for v in m.variables if v in data]].dropna().shape[0])
+            out[m.id] = head | {"type": kind, "outcome": m.outcome, "n": n, **exc.result()}
     return out

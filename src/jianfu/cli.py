@@ -54,6 +54,21 @@ def _load(instrument: Path):
         raise typer.Exit(2) from None
 
 
+def _load_with_plan(instrument: Path):
+    """The instrument and its analysis plan, checked before anything runs (exit 2 with every problem)."""
+    from .plan import load_plan
+
+    inst = _load(instrument)
+    plan_path = paths.analysis_plan_for(instrument)
+    if not plan_path.exists():
+        return inst, None
+    try:
+        return inst, load_plan(plan_path, inst)
+    except PlanError as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from None
+
+
 def _json_default(o: object):
     if hasattr(o, "isoformat"):
         return o.isoformat()
@@ -163,7 +178,7 @@ def run(files: Annotated[list[Path], typer.Argument(help="uploaded survey files 
         lang: Annotated[Lang, typer.Option(help="report language: zh (default) or en")] = Lang.zh,
         strict: StrictOpt = False, json_: JsonOpt = False) -> None:
     """Ingest, clean, store, score, model and report (through the Prefect flow)."""
-    _load(instrument)
+    _load_with_plan(instrument)
     try:
         summary = _clean_json(_run_flow(files, instrument, wave, out, sheet=sheet, lang=lang.value, strict=strict))
     except (InstrumentError, PlanError) as exc:
@@ -184,7 +199,7 @@ def inbox(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
           settle: Annotated[float, typer.Option(help="skip files modified less than this many seconds ago")] = 5.0,
           lang: Annotated[Lang, typer.Option(help="report language")] = Lang.zh, json_: JsonOpt = False) -> None:
     """Process new uploads in data/inbox/<office>/ once and refresh the wave's report."""
-    _load(instrument)
+    _load_with_plan(instrument)
     from flows.serve import load_schedules
 
     rules = load_schedules()
@@ -235,7 +250,7 @@ def reanalyse(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
               out: Annotated[Optional[Path], typer.Option(help="report folder (default: reports/)")] = None,
               lang: Annotated[Lang, typer.Option(help="report language")] = Lang.zh, json_: JsonOpt = False) -> None:
     """Rebuild a wave's report from the store (after editing the analysis plan, say)."""
-    _load(instrument)
+    _load_with_plan(instrument)
     summary = _call_flow("flows.reanalysis", "reanalysis", instrument=str(instrument), wave=wave,
                          out=str(out) if out else None, lang=lang.value)
     if summary is None:
@@ -302,7 +317,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="files to check")]
     """Check files and list every problem; writes nothing and never starts Prefect."""
     from .pipeline import validate_files
 
-    inst = _load(instrument)
+    inst, _ = _load_with_plan(instrument)
     result = _clean_json(validate_files(files, inst, sheet=sheet, strict=strict))
     if json_:
         print(_dump(result))

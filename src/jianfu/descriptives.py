@@ -16,6 +16,8 @@ import pandas as pd
 import pingouin as pg
 from scipy import stats
 
+from .stats.estimable import not_estimable
+
 __all__ = ["stars", "describe", "correlation_table", "compare_groups"]
 
 
@@ -85,7 +87,8 @@ def compare_groups(data: pd.DataFrame, outcomes: list[str], by: str, levels: lis
         desc = [{"group": str(g), "n": int(len(v)), "mean": float(v.mean()), "sd": float(v.std(ddof=1))}
                 for g, v in groups.items()]
         entry = {"outcome": y, "by": by, "groups": desc, "dropped_groups": [str(g) for g in sizes.index if g not in keep]}
-        if len(keep) == 2:
+        varies = sum(float(np.nan_to_num(v.var(ddof=1))) for v in groups.values()) > 0
+        if len(keep) == 2 and varies:
             a, b = groups.values()
             t = stats.ttest_ind(a, b, equal_var=False)
             va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
@@ -93,13 +96,15 @@ def compare_groups(data: pd.DataFrame, outcomes: list[str], by: str, levels: lis
             entry |= {"test": "Welch t", "statistic": float(t.statistic), "df1": float(df), "df2": None,
                       "p": float(t.pvalue), "effect": "hedges_g",
                       "effect_size": float(pg.compute_effsize(a, b, eftype="hedges"))}
-        elif len(keep) > 2:
+        elif len(keep) > 2 and varies:
             res = pg.welch_anova(data=sub.assign(**{by: sub[by].astype(str)}), dv=y, between=by).iloc[0]
             entry |= {"test": "Welch F", "statistic": float(res["F"]), "df1": float(res["ddof1"]),
                       "df2": float(res["ddof2"]), "p": float(res["p_unc"] if "p_unc" in res else res["p-unc"]),
                       "effect": "eta_squared", "effect_size": float(res["np2"])}
         else:
+            why = (f"每组至少需 {min_group} 人，满足条件的组少于 2 个", f"fewer than 2 groups with at least {min_group} "
+                   "respondents") if len(keep) < 2 else ("各组内分数没有变化", "the scores do not vary within groups")
             entry |= {"test": None, "statistic": None, "df1": None, "df2": None, "p": None,
-                      "effect": None, "effect_size": None}
+                      "effect": None, "effect_size": None, **not_estimable(*why)}
         out.append(entry)
     return out

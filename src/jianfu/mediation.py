@@ -38,6 +38,8 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from .stats.estimable import require, require_full_rank
+
 __all__ = ["mediation", "bootstrap_indirect"]
 
 #: Resamples per chunk are bounded so the count array stays near 1 M cells: the counting
@@ -46,10 +48,16 @@ _CHUNK_CELLS = 1_000_000
 
 
 def _solve(G: np.ndarray, rows: list[int], target: int) -> np.ndarray:
-    """OLS coefficients of column ``target`` on columns ``rows`` from cross-product matrices G."""
+    """OLS coefficients of column ``target`` on columns ``rows`` from cross-product matrices G;
+    NaN for a resample whose design is singular (in a small sample a resample can draw, say,
+    one unit's rows only, so that a dummy never varies)."""
     A = G[:, rows][:, :, rows]
     rhs = G[:, rows, target]
-    return np.linalg.solve(A, rhs[..., None])[..., 0]
+    ok = np.linalg.matrix_rank(A) == len(rows)
+    out = np.full(rhs.shape, np.nan)
+    if ok.any():
+        out[ok] = np.linalg.solve(A[ok], rhs[ok][..., None])[..., 0]
+    return out
 
 
 def bootstrap_indirect(Z: np.ndarray, x: int, covariates: list[int], mediators: list[int], y: int,
@@ -131,6 +139,10 @@ def mediation(data: pd.DataFrame, x: str, mediators: list[str], outcome: str,
     const = pd.Series(1.0, index=frame.index, name="const")
     X_a = pd.concat([const, frame[[x, *cov_cols]]], axis=1)
     X_b = pd.concat([const, frame[[x, *cov_cols, *mediators]]], axis=1)
+    n, k = X_b.shape
+    require(n >= k + 3, f"完整作答的有效答卷 {n} 份，少于中介模型所需的 {k + 3} 份",
+            f"{n} complete rows; the mediation model needs at least {k + 3}")
+    require_full_rank(X_b.to_numpy(), "中介模型", "mediation model")
     fit_b = sm.OLS(frame[outcome], X_b).fit()
     fit_c = sm.OLS(frame[outcome], X_a).fit()
     paths = {"direct": _path(fit_b, x), "total": _path(fit_c, x)}
@@ -145,6 +157,11 @@ def mediation(data: pd.DataFrame, x: str, mediators: list[str], outcome: str,
     pos = {c: k for k, c in enumerate(["const", x, *cov_cols, *mediators, outcome])}
     boot = bootstrap_indirect(Z, pos[x], [pos[c] for c in cov_cols], [pos[m] for m in mediators],
                               pos[outcome], n_boot, seed)
+    singular = np.isnan(boot).any(axis=1)
+    require(singular.mean() <= 0.05, f"{singular.mean():.0%} 的自助样本设计矩阵奇异，样本过小，区间不可靠",
+            f"{singular.mean():.0%} of the bootstrap resamples have a singular design: the sample is too small "
+            "for a bootstrap interval")
+    boot = boot[~singular]
     indirect = {}
     for j, m in enumerate(mediators):
         lo, hi = _ci(boot[:, j], point[m], level, method)
@@ -161,4 +178,5 @@ def mediation(data: pd.DataFrame, x: str, mediators: list[str], outcome: str,
     return {"outcome": outcome, "n": int(len(frame)), "r2": float(fit_b.rsquared), "terms": terms,
             "x": x, "mediators": list(mediators), "paths": paths, "indirect": indirect,
             "proportion_mediated": float(sum(point.values()) / total) if abs(total) > 1e-12 else None,
-            "n_boot": int(n_boot), "seed": int(seed), "ci_method": method, "level": level}
+            "n_boot": int(n_boot), "n_boot_singular": int(singular.sum()), "seed": int(seed), "ci_method": method,
+            "level": level}

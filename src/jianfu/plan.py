@@ -39,13 +39,15 @@ from typing import Annotated, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
-from .instrument import Instrument, Text
+from .errors import PlanError
+from .instrument import Instrument, Text, _fmt
 
 __all__ = ["Block", "ModelSpec", "MediationSpec", "Plan", "load_plan", "PlanError"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    # Unknown keys are refused: a misspelt key would otherwise be ignored without a word.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Block(_Model):
@@ -109,43 +111,54 @@ class Plan(_Model):
     group_comparisons: list[str] = ["level", "leader"]
 
 
-class PlanError(ValueError):
-    def __init__(self, path: str | Path, problems: list[str]):
-        self.problems = problems
-        super().__init__(f"分析计划有 {len(problems)} 处问题 / analysis plan has {len(problems)} problem(s): "
-                         f"{path}\n" + "\n".join(f"  - {p}" for p in problems))
-
-
 def load_plan(path: str | Path, inst: Instrument) -> Plan:
-    """Load and check a plan against the instrument: every variable must be a scale or demographic."""
+    """Load and check a plan against the instrument: every variable must be a scale or demographic.
+
+    Raises
+    ------
+    PlanError
+        With every problem, each with its place in the YAML and its line number.
+    """
     path = Path(path)
     try:
-        plan = Plan.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanError(path, [f"cannot read the file: {exc.strerror}"]) from None
+    try:
+        raw, tree = yaml.safe_load(text), yaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise PlanError(path, [f"YAML syntax error: {exc}"]) from None
+    try:
+        plan = Plan.model_validate(raw)
     except ValidationError as exc:
-        raise PlanError(path, [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from None
+        # Drop the discriminator's tag from the location: it is not a key of the YAML.
+        raise PlanError(path, [_fmt(tuple(p for p in e["loc"] if p not in ("ols", "mediation")), e["msg"], tree)
+                               for e in exc.errors()]) from None
     known = {s.id for s in inst.scales} | {d.id for d in inst.demographics}
-    problems = []
+    problems: list[tuple[tuple, str]] = []
     if plan.instrument != inst.id:
-        problems.append(f"instrument: plan is for {plan.instrument!r}, not {inst.id!r}")
+        problems.append((("instrument",), f"plan is for {plan.instrument!r}, not {inst.id!r}"))
     for k, m in enumerate(plan.models):
         for var in m.variables:
             if var not in known:
-                problems.append(f"models[{k}] ({m.id}): unknown variable {var!r}")
+                problems.append((("models", k), f"({m.id}): unknown variable {var!r}"))
+        if isinstance(m, MediationSpec) and m.outcome in m.mediators + [m.x]:
+            problems.append((("models", k, "outcome"), f"({m.id}): the outcome cannot also be x or a mediator"))
         if isinstance(m, ModelSpec):
             for t in (t for t in m.terms if ":" in t):
                 if t.count(":") > 1:
-                    problems.append(f"models[{k}] ({m.id}): only two-way interactions are supported, not {t!r}")
+                    problems.append((("models", k), f"({m.id}): only two-way interactions are supported, not {t!r}"))
                 missing = [p for p in t.split(":") if p not in m.terms]
                 if missing:
-                    problems.append(f"models[{k}] ({m.id}): {t!r} needs its main effects {missing} in an "
-                                    "earlier or the same block")
+                    problems.append((("models", k), f"({m.id}): {t!r} needs its main effects {missing} in an "
+                                     "earlier or the same block"))
+            if m.outcome in (p for t in m.terms for p in t.split(":")):
+                problems.append((("models", k, "outcome"), f"({m.id}): the outcome is also a predictor"))
     ids = [m.id for m in plan.models]
-    problems += [f"models: id {i!r} is used more than once" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    problems += [(("models",), f"id {i!r} is used more than once") for i in sorted({i for i in ids if ids.count(i) > 1})]
     demographics = {d.id for d in inst.demographics}
-    problems += [f"group_comparisons: {g!r} is not a demographic" for g in plan.group_comparisons
+    problems += [(("group_comparisons",), f"{g!r} is not a demographic") for g in plan.group_comparisons
                  if g not in demographics]
     if problems:
-        raise PlanError(path, problems)
+        raise PlanError(path, [_fmt(loc, msg, tree) for loc, msg in problems])
     return plan

@@ -22,6 +22,7 @@ from statsmodels.stats.outliers_influence import variance_inflation_factor
 from .moderation import johnson_neyman, simple_slopes
 from .multilevel import random_intercept
 from .plan import ModelSpec
+from .stats.estimable import require, require_full_rank
 
 __all__ = ["design_matrix", "fit_hierarchical"]
 
@@ -124,9 +125,11 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
             groups, se_type = sample[spec.cluster], f"cluster-robust by {spec.cluster}"
     X_full, source = design_matrix(sample, spec.terms, categorical)
     X_full = X_full.loc[:, X_full.std() > 0]
-    if n <= X_full.shape[1] + 2:
-        return {"outcome": spec.outcome, "n": n, "r2": None, "terms": {}, "blocks": [],
-                "note": f"too few complete rows ({n}) for {X_full.shape[1]} predictors"}
+    k = X_full.shape[1]
+    require(n >= k + 3, f"完整作答的有效答卷 {n} 份，少于模型所需的 {k + 3} 份（{k} 个预测变量）",
+            f"{n} complete rows; the model needs at least {k + 3} for its {k} predictors")
+    require(y.std(ddof=1) > 0, "结果变量在样本中没有变化", "the outcome does not vary in the sample")
+    require_full_rank(sm.add_constant(X_full, has_constant="add").to_numpy(), "回归模型", "regression model")
 
     blocks = []
     prev_r2, prev_k = 0.0, 0

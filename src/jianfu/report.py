@@ -22,7 +22,7 @@ from .descriptives import stars
 from .instrument import FLAG_NAMES, Instrument
 from .report_charts import bar_chart, coefficient_chart, line_chart
 from .report_style import FONT, MEAN, P, PCT, STAT, inert, note, page, table, title
-from .report_text import SHEET_KEYS, Words, findings, term_label
+from .report_text import SHEET_KEYS, Words, findings, not_estimable_text, term_label
 
 __all__ = ["write_report", "inert", "SHEETS", "CHART_SHEETS", "sheet_names", "term_label", "findings"]
 
@@ -237,6 +237,9 @@ def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) 
         label = w.text(m.get("label")) or model_id
         top = note(ws, top, f"{label}（{w.pick('因变量', 'outcome')}：{names.get(m['outcome'], m['outcome'])}；{model_id}）"
                    if w.lang == "zh" else f"{label} (outcome: {names.get(m['outcome'], m['outcome'])}; {model_id})", bold=True)
+        if m.get("estimable") is False:
+            top = note(ws, top, not_estimable_text(m, w)) + 1
+            continue
         start = top
         top = table(ws, top, [w("variable"), w("code"), "b", "SE", "β", "p", w("sig"), "95% CI ↓", "95% CI ↑", "VIF"],
                     _model_rows(m, inst, w), formats={2: STAT, 3: STAT, 4: STAT, 5: P, 7: STAT, 8: STAT, 9: "0.00"},
@@ -283,6 +286,11 @@ def _medmod_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> N
     charted = False
     for model_id, m in summary["models"].items():
         label = w.text(m.get("label")) or model_id
+        if m.get("estimable") is False:
+            if m.get("type") == "mediation":
+                top = note(ws, top, f"{label}（{model_id}）", bold=True)
+                top = note(ws, top, not_estimable_text(m, w)) + 1
+            continue
         if m.get("type") == "mediation":
             top = note(ws, top, f"{label}（{model_id}）", bold=True)
             rows = [[_path_label(path, m, names, w), v["b"], v["se"], v["p"], stars(v["p"]), v["ci_low"], v["ci_high"]]

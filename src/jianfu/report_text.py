@@ -101,6 +101,12 @@ def _strength(beta: float | None, w: Words) -> str:
     return w.pick("微弱", "weak")
 
 
+def not_estimable_text(result: dict, w: Words) -> str:
+    """The sentence that stands in for a statistic that could not be estimated."""
+    reason = result.get("reason") or {}
+    return w.pick(f"无法估计：{reason.get('zh', '')}。", f"Not estimable: {reason.get('en', '')}.")
+
+
 def findings(summary: dict, inst: Instrument, lang: str = "zh") -> list[str]:
     """Plain-language key findings generated from the results in ``summary``."""
     w = Words(lang)
@@ -172,6 +178,11 @@ def findings(summary: dict, inst: Instrument, lang: str = "zh") -> list[str]:
             out.append(w.pick(f"容错纠错：未发现容错纠错认知显著缓冲问责压力对避责心理的影响（交互项 p {_p(t['p'])}）。",
                               f"Fault tolerance: no evidence that it buffers accountability pressure → blame avoidance "
                               f"(interaction p {_p(t['p'])})."))
+    for model_id, m in models.items():
+        if m.get("estimable") is False:
+            label = w.text(m.get("label")) or model_id
+            out.append(f"{label}（{model_id}）：{not_estimable_text(m, w)}" if lang == "zh"
+                       else f"{label} ({model_id}): {not_estimable_text(m, w)}")
     harman = summary.get("psychometrics", {}).get("harman")
     if harman:
         out.append(w.pick(

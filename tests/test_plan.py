@@ -1,0 +1,53 @@
+"""The analysis plan is checked before anything runs, and every problem names its YAML line."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from jianfu import paths
+from jianfu.cli import app
+from jianfu.errors import PlanError
+from jianfu.plan import load_plan
+from jianfu.synth import simulate, write_survey
+
+
+def _plan_copy(tmp_path, edit) -> tuple:
+    inst_path = tmp_path / "cadre_burden.yaml"
+    shutil.copyfile(paths.DEFAULT_INSTRUMENT, inst_path)
+    text = paths.analysis_plan_for(paths.DEFAULT_INSTRUMENT).read_text(encoding="utf-8")
+    plan_path = paths.analysis_plan_for(inst_path)
+    plan_path.write_text(edit(text), encoding="utf-8")
+    return inst_path, plan_path
+
+
+def _line(path, needle: str) -> int:
+    return next(k for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if needle in line)
+
+
+def test_unknown_variable_and_unknown_key_are_reported_with_their_lines(inst, tmp_path):
+    _, plan_path = _plan_copy(tmp_path, lambda t: t.replace("outcome: burden", "outcome: burdn", 1)
+                              .replace("\n    multilevel: true\n", "\n    multilevel: true\n    multilvel: true\n", 1))
+    with pytest.raises(PlanError) as err:
+        load_plan(plan_path, inst)
+    text = str(err.value)
+    assert f"(line {_line(plan_path, 'multilvel')})" in text and "Extra inputs are not permitted" in text
+
+
+def test_semantic_problems_carry_lines(inst, tmp_path):
+    _, plan_path = _plan_copy(tmp_path, lambda t: t.replace("outcome: burden", "outcome: burdn", 1))
+    with pytest.raises(PlanError) as err:
+        load_plan(plan_path, inst)
+    assert "'burdn'" in str(err.value) and "(line " in str(err.value)
+
+
+def test_validate_and_run_refuse_a_bad_plan_before_starting(inst, tmp_path):
+    inst_path, _ = _plan_copy(tmp_path, lambda t: t.replace("outcome: burden", "outcome: burdn", 1))
+    upload = write_survey(simulate(inst, n=30, seed=1), inst, tmp_path / "u.xlsx", fmt="wjx-text")
+    runner = CliRunner()
+    for command in (["validate"], ["run"]):
+        result = runner.invoke(app, [*command, "--instrument", str(inst_path), str(upload)])
+        assert result.exit_code == 2, result.output
+        assert "burdn" in result.output and "(line " in result.output and "Traceback" not in result.output
