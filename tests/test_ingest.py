@@ -10,6 +10,7 @@ import pytest
 from openpyxl import Workbook
 
 from jianfu.ingest import ingest_file, parse_duration
+from jianfu.instrument import FLAG_NAMES
 from jianfu.quality import flag_quality
 from jianfu.readers import Limits
 from jianfu.synth import survey_table
@@ -31,7 +32,7 @@ def test_each_layout_is_detected_matched_and_flagged(inst, survey, survey_files,
     expected = survey.injected
     if fmt == "template":  # paper questionnaires carry no completion time
         expected = {**expected, "speeder": 0}
-    assert {k: int(flags[k].sum()) for k in FLAGS} == expected
+    assert {k: int(flags[k].sum()) for k in FLAG_NAMES} == expected
     assert r.frame["level"].isin(["乡镇", "街道", "村（社区）"]).all()
 
 

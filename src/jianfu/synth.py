@@ -33,7 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import paths
-from .instrument import Instrument
+from .instrument import FLAG_NAMES, Instrument
 from .template import question_text
 
 __all__ = ["SynthSurvey", "StructuralModel", "simulate", "write_survey", "FORMATS", "load_structural_model",
@@ -126,7 +126,9 @@ class SynthSurvey:
 
     @property
     def injected(self) -> dict[str, int]:
-        return {k: int(v) for k, v in self.flags.sum().items()}
+        """Rows injected per quality flag (every flag of the pipeline, 0 for those never injected)."""
+        counts = {k: int(v) for k, v in self.flags.sum().items()}
+        return {k: counts.get(k, 0) for k in FLAG_NAMES} | counts
 
     @property
     def n_quarantined(self) -> int:
