@@ -16,7 +16,6 @@ from jianfu.readers import Limits
 from jianfu.synth import survey_table
 from jianfu.template import write_template
 
-FLAGS = ["speeder", "straightline", "attention", "incomplete", "duplicate"]
 
 
 @pytest.mark.parametrize("fmt", ["wjx-text", "wjx-code", "template", "csv", "tencent"])
