@@ -16,6 +16,7 @@ import pytest
 from openpyxl import load_workbook
 
 from jianfu import pipeline as engine
+from jianfu import workflow
 from jianfu.progress import reporting
 from jianfu.store import Store
 from jianfu.synth import simulate, write_survey
@@ -126,7 +127,7 @@ def test_duplicates_across_uploads_of_a_wave_are_caught_on_reanalysis(inst, plan
     for path in (first, second):
         results = [engine.ingest_one(path, inst, settings)]
         engine.store_rows(engine.clean(results, inst), results, inst, "w", settings)
-    summary = engine.reanalyse(inst, plan, "w", settings)
+    summary = workflow.rebuild_wave(inst, plan, "w", settings, out=tmp_path / "reports")
     assert summary["flags"]["duplicate"] == 10 and summary["rows"]["read"] == 300
 
 

@@ -4,6 +4,7 @@ decision, the brief's ground rule), with the strict mode that keeps the old beha
 from __future__ import annotations
 
 from jianfu import pipeline as engine
+from jianfu import workflow
 from jianfu.ingest import ingest_file
 from jianfu.store import Store
 from jianfu.synth import simulate, survey_table
@@ -31,7 +32,7 @@ def test_one_bad_cell_in_800_rows_quarantines_that_row_only(inst, plan, tmp_path
     assert "隔离" in problem.zh and "quarantined" in problem.en
     frame = engine.clean([result], inst)
     assert frame["_flag_invalid"].sum() == 1 and frame.loc[frame["_flag_invalid"], "_row"].tolist() == [12]
-    summary = engine.analyse(frame, [result], inst, plan, "w", settings)
+    summary = workflow.analyse(frame, [result], inst, plan, "w", settings)
     assert summary["rows"] == {"read": 800, "accepted": 799, "quarantined": 1}
     assert summary["flags"]["invalid"] == 1
     # Kept in the store with its reason and the cell it is about.

@@ -15,6 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from jianfu import pipeline as engine
+from jianfu import workflow
 from jianfu.report import CHART_SHEETS, SHEETS, sheet_names, write_report
 from jianfu.report_style import STAT, P
 from jianfu.report_text import findings
@@ -31,11 +32,7 @@ def build_summary(survey, inst, plan, tmp: Path, wave: str = "2026-11", name: st
     results = [engine.ingest_one(path, inst, settings)]
     frame = engine.clean(results, inst)
     engine.store_rows(frame, results, inst, wave, settings)
-    accepted, scores = engine.score(frame, inst)
-    stats, models = engine.model(accepted, scores, inst, plan)
-    psy = engine.validity(accepted, scores, inst, plan)
-    extras = engine.overview(accepted, scores, inst) | {"waves": engine.compare_waves(inst, wave, settings)}
-    return engine.summarise(results, frame, inst, wave, stats, models, psy, extras)
+    return workflow.analyse(frame, results, inst, plan, wave, settings)
 
 
 @pytest.fixture(scope="module")
@@ -121,29 +118,46 @@ def test_units_below_five_respondents_are_suppressed(report_case):
     assert not any(isinstance(c.value, float) for c in row)
 
 
-def test_findings_follow_the_results(inst, report_case):
+def test_findings_report_every_hypothesis(inst, plan, report_case):
+    """Each finding the plan declares appears in 摘要 with its estimate and CI, supported or not."""
     summary, _, _ = report_case
+    declared = [(m.id, f.term or f.indirect) for m in plan.models for f in m.findings]
+    assert [(h["model"], h["term"] or h["indirect"]) for h in summary["hypotheses"]] == declared
     text = "\n".join(findings(summary, inst))
-    assert "越轻" in text and "横断面" in text
-    # Flip every empowerment coefficient: the wording turns round.
-    flipped = {**summary, "models": {**summary["models"]}}
+    for h in summary["hypotheses"]:
+        assert h["text"]["zh"] in text and "95%" in h["text"]["zh"]
+    # The generator's truth: incentive power relates negatively to burden (−0.15).
+    incentive = next(h for h in summary["hypotheses"] if h["term"] == "incentive_power")
+    assert incentive["verdict"] == "consistent" and incentive["ci_high"] < 0
+    assert "横断面" in text and "成立" not in text and "导致" not in text
+
+
+def test_findings_turn_round_with_the_estimates(inst, plan, report_case):
+    """Flip every H1 coefficient and CI: the verdicts say 'opposite', the sentences change."""
+    from jianfu.hypotheses import evaluate
+
+    summary, _, _ = report_case
     m = summary["models"]["empowerment_burden"]
-    flipped["models"]["empowerment_burden"] = {**m, "terms": {k: {**t, "b": -t["b"], "beta": -(t["beta"] or 0)}
-                                                               for k, t in m["terms"].items()}}
-    changed = "\n".join(findings(flipped, inst))
-    assert changed != text
-    assert "没有发现哪一类赋能与负担感知显著负相关" in changed and "越重" in changed
+    flipped = {**summary["models"], "empowerment_burden": {**m, "terms": {
+        k: {**t, "b": -t["b"], "ci_low": -t["ci_high"], "ci_high": -t["ci_low"]} for k, t in m["terms"].items()}}}
+    before = {h["term"]: h["verdict"] for h in summary["hypotheses"] if h["model"] == "empowerment_burden"}
+    after = {h["term"]: h["verdict"] for h in evaluate(flipped, plan) if h["model"] == "empowerment_burden"}
+    swap = {"consistent": "opposite", "opposite": "consistent", "not_supported": "not_supported"}
+    assert after == {k: swap[v] for k, v in before.items()}
+    assert "opposite" in after.values()
 
 
 def test_findings_change_with_the_data(inst, plan, tmp_path):
-    """Data where burden items are answered at random: no empowerment effect is found."""
+    """Burden items answered at random: the empowerment hypotheses are reported as not supported."""
     survey = simulate(inst, n=400, seed=5, inject=False)
     rng = np.random.default_rng(0)
     burden_items = [i.id for s in inst.scale("burden").subscales for i in inst.scale(s).items]
     survey.answers[burden_items] = rng.integers(1, 6, size=(len(survey.answers), len(burden_items))).astype(float)
     summary = build_summary(survey, inst, plan, tmp_path)
+    h1 = [h for h in summary["hypotheses"] if h["model"] == "empowerment_burden"]
+    assert len(h1) == 5 and sum(h["verdict"] == "not_supported" for h in h1) >= 4
     text = "\n".join(findings(summary, inst))
-    assert "没有发现哪一类赋能与负担感知显著负相关" in text
+    assert text.count("预设的关联未获支持") >= 4
 
 
 def test_english_report(inst, report_case):

@@ -190,6 +190,13 @@ class Instrument(_Model):
                 return s
         raise KeyError(scale_id)
 
+    def score_range(self, scale: Scale) -> tuple[int, int]:
+        """The lowest and highest possible score of ``scale`` (a composite: of its first dimension)."""
+        while scale.is_composite:
+            scale = self.scale(scale.subscales[0])
+        codes = list(self.response_scales[scale.response_scale].labels)
+        return min(codes), max(codes)
+
     def likert_response_scale(self) -> dict[str, str]:
         """Response-scale id of every Likert question: scale items and attention checks."""
         out = {item.id: s.response_scale for s in self.first_order_scales for item in s.items}

@@ -28,7 +28,7 @@ from . import paths
 
 __all__ = ["Settings", "load_inputs", "ingest_one", "clean", "store_rows", "score", "model", "validity",
            "overview", "compare_waves", "summarise", "report", "validate_files", "default_wave", "wave_label",
-           "reanalyse", "analyse"]
+           "load_wave", "hypotheses"]
 
 
 @dataclass(frozen=True)
@@ -147,18 +147,27 @@ def validity(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, pla
     return psychometrics(accepted, scores, inst, plan) if not accepted.empty else {}
 
 
-def overview(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument) -> dict:
-    """Sample profile, unit comparison (small units suppressed) and open answers."""
+def overview(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, headline: str | None = None) -> dict:
+    """Sample profile, unit comparison (small units suppressed; the ``headline`` scale first) and open answers."""
     from .analysis import analysis_frame
     from .profile import open_answers, sample_profile, unit_comparison
 
     if accepted.empty:
         return {"sample": [], "units": [], "open_answers": []}
     data = analysis_frame(accepted, scores, inst)
-    ordered = ["burden", *[s.id for s in inst.scales if s.id != "burden"]]
+    ordered = [s.id for s in inst.scales]
+    if headline in ordered:
+        ordered = [headline, *[s for s in ordered if s != headline]]
     return {"sample": sample_profile(accepted, inst),
             "units": unit_comparison(data, [s for s in ordered if s in data]),
             "open_answers": open_answers(accepted, inst)}
+
+
+def hypotheses(models: dict, plan: Plan) -> list[dict]:
+    """Every finding the plan declares, with estimate, CI and verdict (:func:`jianfu.hypotheses.evaluate`)."""
+    from .hypotheses import evaluate
+
+    return evaluate(models, plan)
 
 
 def compare_waves(inst: Instrument, wave: str, settings: Settings) -> dict | None:
@@ -213,26 +222,17 @@ def summarise(results: list[IngestResult | dict], frame: pd.DataFrame, inst: Ins
     }
 
 
-def analyse(frame: pd.DataFrame, files: list[IngestResult | dict], inst: Instrument, plan: Plan, wave: str,
-            settings: Settings) -> dict:
-    """Every analysis stage after cleaning, in one call: the summary without the report path."""
-    accepted, scores = score(frame, inst)
-    scale_stats, models = model(accepted, scores, inst, plan)
-    extras = overview(accepted, scores, inst) | {"waves": compare_waves(inst, wave, settings)}
-    return summarise(files, frame, inst, wave, scale_stats, models, validity(accepted, scores, inst, plan), extras)
+def load_wave(inst: Instrument, wave: str, settings: Settings) -> tuple[pd.DataFrame, list[dict]]:
+    """Every row and file received for ``wave``, with quality flags computed afresh over all of them.
 
-
-def reanalyse(inst: Instrument, plan: Plan, wave: str, settings: Settings) -> dict:
-    """The summary of a whole wave rebuilt from the store: every file received for it so far.
-
-    Quality flags are computed afresh over all of the wave's rows, so a response submitted
-    twice in files uploaded days apart is caught as a duplicate; stored statuses are updated.
+    A response submitted twice in files uploaded days apart is caught as a duplicate only when
+    the wave is flagged as a whole, so the stored statuses are updated here (one write).
     """
     with Store(settings.store_path, read_only=True) as store:
         rows = store.rows(inst, wave)
         files = store.files(inst, wave)
     if rows.empty:
-        return summarise(files, pd.DataFrame(), inst, wave, {}, {}, {}, overview(pd.DataFrame(), pd.DataFrame(), inst))
+        return pd.DataFrame(), files
     rows = rows.drop(columns=["status", "reasons", "wave"], errors="ignore")
     flags = flag_quality(rows, inst)
     rows["status"] = flags["quarantined"].map({True: "quarantined", False: "accepted"})
@@ -241,7 +241,7 @@ def reanalyse(inst: Instrument, plan: Plan, wave: str, settings: Settings) -> di
         store.write_rows(rows, inst, wave)
     for name in FLAG_NAMES:
         rows[f"_flag_{name}"] = flags[name]
-    return analyse(rows, files, inst, plan, wave, settings)
+    return rows, files
 
 
 def report(summary: dict, inst: Instrument, out_dir: str | Path, lang: str = "zh") -> Path:

@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from .errors import PlanError
 from .instrument import Instrument, Text, _fmt
 
-__all__ = ["Block", "ModelSpec", "MediationSpec", "Plan", "load_plan", "PlanError"]
+__all__ = ["Block", "Finding", "ReportSpec", "ModelSpec", "MediationSpec", "Plan", "load_plan", "PlanError"]
 
 
 class _Model(BaseModel):
@@ -53,6 +53,31 @@ class _Model(BaseModel):
 class Block(_Model):
     name: str
     terms: list[str]
+
+
+class Finding(_Model):
+    """One sentence of the report's key findings, written from a model's result.
+
+    ``term`` names a coefficient of an OLS model (a scale id, a dummy's variable, ``a:b``);
+    ``indirect`` a mediator of a mediation model (``total`` for the sum). ``expect`` is the
+    pre-declared direction; the sentence then says whether the estimate is consistent with it.
+    ``text`` holds zh and en templates with the placeholders ``{b} {beta} {ci_low} {ci_high} {p}
+    {n} {verdict}`` (``{effect}`` for indirect effects).
+    """
+
+    term: str | None = None
+    indirect: str | None = None
+    expect: Literal["positive", "negative"] | None = None
+    text: Text
+
+
+class ReportSpec(_Model):
+    """What the report puts first: survey knowledge in the plan, not in code."""
+
+    #: The headline outcome (a scale or composite): charted by dimension in 摘要, first in unit tables.
+    headline: str | None = None
+    #: The model whose coefficients get the coefficient plot with 95% CIs.
+    coefficient_chart: str | None = None
 
 
 class ModelSpec(_Model):
@@ -67,6 +92,7 @@ class ModelSpec(_Model):
     cluster: str | None = "unit"
     min_clusters: int = Field(20, ge=2)
     multilevel: bool = False
+    findings: list[Finding] = []
 
     @property
     def terms(self) -> list[str]:
@@ -91,6 +117,7 @@ class MediationSpec(_Model):
     n_boot: int = Field(5000, ge=200)
     seed: int = 20240601
     level: float = Field(0.95, gt=0.5, lt=1)
+    findings: list[Finding] = []
 
     @property
     def variables(self) -> list[str]:
@@ -109,6 +136,7 @@ class Plan(_Model):
     instrument: str
     models: list[AnyModel]
     group_comparisons: list[str] = ["level", "leader"]
+    report: ReportSpec = ReportSpec()
 
 
 def load_plan(path: str | Path, inst: Instrument) -> Plan:
@@ -154,8 +182,20 @@ def load_plan(path: str | Path, inst: Instrument) -> Plan:
                                      "earlier or the same block"))
             if m.outcome in (p for t in m.terms for p in t.split(":")):
                 problems.append((("models", k, "outcome"), f"({m.id}): the outcome is also a predictor"))
+        for j, f in enumerate(m.findings):
+            where = ("models", k, "findings", j)
+            if (f.term is None) == (f.indirect is None):
+                problems.append((where, f"({m.id}): a finding names either `term` or `indirect`"))
+            elif f.term is not None and (isinstance(m, MediationSpec) or f.term not in m.terms):
+                problems.append((where, f"({m.id}): {f.term!r} is not a term of this model"))
+            elif f.indirect is not None and (isinstance(m, ModelSpec) or f.indirect not in [*m.mediators, "total"]):
+                problems.append((where, f"({m.id}): {f.indirect!r} is not a mediator of this model"))
     ids = [m.id for m in plan.models]
     problems += [(("models",), f"id {i!r} is used more than once") for i in sorted({i for i in ids if ids.count(i) > 1})]
+    if plan.report.headline and plan.report.headline not in {s.id for s in inst.scales}:
+        problems.append((("report", "headline"), f"{plan.report.headline!r} is not a scale of the instrument"))
+    if plan.report.coefficient_chart and plan.report.coefficient_chart not in ids:
+        problems.append((("report", "coefficient_chart"), f"{plan.report.coefficient_chart!r} is not a model id"))
     demographics = {d.id for d in inst.demographics}
     problems += [(("group_comparisons",), f"{g!r} is not a demographic") for g in plan.group_comparisons
                  if g not in demographics]

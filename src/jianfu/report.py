@@ -59,16 +59,23 @@ def _summary_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
         ws.merge_cells(start_row=top + k, start_column=1, end_row=top + k, end_column=8)
         ws.row_dimensions[top + k].height = 48
     row = top + len(lines) + 2
-    burden = inst.scale("burden") if any(s.id == "burden" for s in inst.scales) else None
-    subs = list(burden.subscales) if burden is not None else []
-    rows = [[w.text(inst.scale(s).name), summary["scales"].get(s, {}).get("mean"), summary["scales"].get(s, {}).get("sd")]
-            for s in subs if summary["scales"].get(s, {}).get("mean") is not None]
-    row = note(ws, row, w.pick("负担感知各维度（1–5 分，越高越重）", "Perceived burden by dimension (1–5, higher = heavier)"),
-               bold=True)
-    table(ws, row, [w("scale"), w("mean"), w("sd")], rows, formats={1: MEAN, 2: MEAN})
-    if rows:
-        bar_chart(ws, f"E{row}", w.pick("负担感知剖面", "Burden profile"), 1, 2, row + 1, row + len(rows),
-                  w("mean"), y_range=(1, 5))
+    headline_id = summary.get("layout", {}).get("headline")
+    headline = next((s for s in inst.scales if s.id == headline_id), None)
+    if headline is not None:
+        # A composite is charted by its dimensions, a plain scale by itself.
+        subs = list(headline.subscales) or [headline.id]
+        rows = [[w.text(inst.scale(s).name), summary["scales"].get(s, {}).get("mean"),
+                 summary["scales"].get(s, {}).get("sd")]
+                for s in subs if summary["scales"].get(s, {}).get("mean") is not None]
+        lo, hi = inst.score_range(headline)
+        name = w.text(headline.name)
+        row = note(ws, row, w.pick(f"{name}各维度（{lo}–{hi} 分）" if headline.subscales else f"{name}（{lo}–{hi} 分）",
+                                   f"{name} by dimension ({lo}–{hi})" if headline.subscales else f"{name} ({lo}–{hi})"),
+                   bold=True)
+        table(ws, row, [w("scale"), w("mean"), w("sd")], rows, formats={1: MEAN, 2: MEAN})
+        if rows:
+            bar_chart(ws, f"E{row}", w.pick(f"{name}剖面", f"{name}: profile"), 1, 2, row + 1, row + len(rows),
+                      w("mean"), y_range=(lo, hi))
     for col, width in zip("ABCDEFGH", [34, 10, 10, 12, 12, 12, 12, 12]):
         ws.column_dimensions[col].width = width
     page(ws, 12)
@@ -244,7 +251,8 @@ def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) 
         top = table(ws, top, [w("variable"), w("code"), "b", "SE", "β", "p", w("sig"), "95% CI ↓", "95% CI ↑", "VIF"],
                     _model_rows(m, inst, w), formats={2: STAT, 3: STAT, 4: STAT, 5: P, 7: STAT, 8: STAT, 9: "0.00"},
                     widths=[30, 34, 10, 10, 10, 10, 28, 10, 10, 8])
-        if model_id == "empowerment_burden":
+        if model_id == summary.get("layout", {}).get("coefficient_chart"):
+            chart_label = label
             chart_rows = [(start + 1 + k, t) for k, (term, t) in enumerate(m["terms"].items()) if t.get("term") in names]
         ml = m.get("multilevel")
         if ml:
@@ -262,7 +270,7 @@ def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) 
     if chart_rows:
         # Helper columns for the error bars (CI half-widths), to the right of the tables.
         col = 13
-        ws.cell(row=chart_rows[0][0] - 1, column=col, value=w.pick("赋能与负担：b", "Empowerment → burden: b"))
+        ws.cell(row=chart_rows[0][0] - 1, column=col, value=f"{chart_label}{w.pick('：', ': ')}b")
         ws.cell(row=chart_rows[0][0] - 1, column=col + 1, value="+")
         ws.cell(row=chart_rows[0][0] - 1, column=col + 2, value="−")
         for k, (row, t) in enumerate(chart_rows):
@@ -272,7 +280,7 @@ def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) 
             ws.cell(row=r, column=col + 1, value=t["ci_high"] - t["b"])
             ws.cell(row=r, column=col + 2, value=t["b"] - t["ci_low"])
         first, last = chart_rows[0][0], chart_rows[0][0] + len(chart_rows) - 1
-        coefficient_chart(ws, f"A{top + 1}", w.pick("赋能与负担：系数与 95% 置信区间", "Empowerment and burden: b with 95% CI"),
+        coefficient_chart(ws, f"A{top + 1}", w.pick(f"{chart_label}：系数与 95% 置信区间", f"{chart_label}: b with 95% CI"),
                           col - 1, col, col + 1, col + 2, first, last, "b")
         ws.column_dimensions["L"].width = 24
     page(ws, 10)
@@ -425,7 +433,7 @@ def _waves_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> No
 def _methods_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
     top = title(ws, w("methods"))
     lines = w.pick(
-        ["计分：反向题按 最小值 + 最大值 − 原始分 计分；量表得分为已答题目的均值，至少答满 75% 的题目；负担感知为五个维度得分的均值。",
+        ["计分：反向题按 最小值 + 最大值 − 原始分 计分；量表得分为已答题目的均值，至少答满 75% 的题目；复合量表（如有）为其各维度得分的均值。",
          "数据质量：作答过快、直线作答、注意力题未通过、作答不完整、重复提交的答卷被隔离，保留在数据库中但不参与任何统计。",
          "信度：Cronbach α（Feldt 95% 置信区间）；McDonald ω_total（单因子 ML 模型）；题目分析为校正题总相关与删除该题后的 α。",
          "结构：KMO 与 Bartlett 球形检验；Horn 平行分析（95 百分位）决定探索性因子数；探索性因子分析为 minres 提取、oblimin 斜交旋转。",
@@ -440,7 +448,7 @@ def _methods_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
          "数值格式：统计量保留三位小数，p < .001 写作 “< .001”；* p < .05，** p < .01，*** p < .001。",
          "局限：横断面自评数据，所有关系均为相关关系。"],
         ["Scoring: reverse-keyed items scored min + max − x; a scale score is the mean of answered items with at least 75% "
-         "answered; perceived burden is the mean of its five dimensions.",
+         "answered; a composite scale (if any) is the mean of its dimensions.",
          "Data quality: speeders, straight-liners, failed attention checks, incomplete responses and duplicates are "
          "quarantined: kept in the store, left out of every statistic.",
          "Reliability: Cronbach's α (Feldt 95% CI); McDonald's ω_total (one-factor ML); item-rest correlations and α if "

@@ -5,7 +5,6 @@ key findings, which are written from the results rather than from a template of 
 from __future__ import annotations
 
 from .instrument import FLAG_NAMES, Instrument
-from .report_style import p_text
 
 __all__ = ["Words", "term_label", "findings", "SHEET_KEYS"]
 
@@ -92,15 +91,6 @@ def term_label(term: str, inst: Instrument, w: Words | None = None) -> str:
     return names.get(term, term)
 
 
-def _strength(beta: float | None, w: Words) -> str:
-    a = abs(beta or 0)
-    if a >= 0.3:
-        return w.pick("较强", "moderate-to-strong")
-    if a >= 0.1:
-        return w.pick("中等偏弱", "modest")
-    return w.pick("微弱", "weak")
-
-
 def not_estimable_text(result: dict, w: Words) -> str:
     """The sentence that stands in for a statistic that could not be estimated."""
     reason = result.get("reason") or {}
@@ -117,67 +107,22 @@ def findings(summary: dict, inst: Instrument, lang: str = "zh") -> list[str]:
                   f"{rows['read']} responses were read; {rows['accepted']} entered the analysis and {rows['quarantined']} "
                   "were quarantined for data-quality reasons (kept, with reasons, in 'Data quality').")]
     models = summary.get("models", {})
-    model = models.get("empowerment_burden")
-    if model and model.get("terms"):
-        lower, higher = [], []
-        for term, t in model["terms"].items():
-            if t.get("term") not in names or t["p"] is None or t["p"] >= 0.05 or term == "accountability_pressure":
-                continue
-            text = f"{names[term]}（β = {t['beta']:.2f}，{_strength(t['beta'], w)}）" if lang == "zh" else \
-                f"{names[term]} (β = {t['beta']:.2f}, {_strength(t['beta'], w)})"
-            (lower if t["b"] < 0 else higher).append(text)
-        sep = w.pick("、", "; ")
-        if lower:
-            out.append(w.pick("赋能与负担：在控制单位层级等因素后，" + sep.join(lower) + " 越高，基层干部感知的负担越轻。",
-                              "Empowerment and burden: after controls, cadres reporting more " + sep.join(lower)
-                              + " perceive less burden."))
-        else:
-            out.append(w.pick("赋能与负担：本次数据中没有发现哪一类赋能与负担感知显著负相关（p < .05）。",
-                              "Empowerment and burden: no empowerment measure relates to lower perceived burden here "
-                              "(p < .05)."))
-        if higher:
-            out.append(w.pick(sep.join(higher) + " 越高，负担感知反而越重，值得进一步了解原因。",
-                              "Higher " + sep.join(higher) + " goes with more perceived burden, which deserves a closer look."))
-        ap = model["terms"].get("accountability_pressure")
-        if ap and ap["p"] is not None and ap["p"] < 0.05:
-            out.append(w.pick(f"问责压力越大，负担感知越重（β = {ap['beta']:.2f}）。" if ap["b"] > 0 else
-                              f"问责压力与负担感知呈负相关（β = {ap['beta']:.2f}）。",
-                              f"More accountability pressure goes with more perceived burden (β = {ap['beta']:.2f})."
-                              if ap["b"] > 0 else f"Accountability pressure relates negatively to burden (β = {ap['beta']:.2f})."))
-        out.append(w.pick(f"该模型解释了负担感知差异的 {model['r2'] * 100:.1f}%（n = {model['n']}，{w.se_type(model.get('se_type'))}）。",
-                          f"The model explains {model['r2'] * 100:.1f}% of the variance in perceived burden "
-                          f"(n = {model['n']}, {w.se_type(model.get('se_type'))})."))
-        ml = model.get("multilevel")
+    # Every pre-declared hypothesis, supported or not, in the plan's own words.
+    out += [h["text"][w.lang] for h in summary.get("hypotheses", [])]
+    declared = {h["model"] for h in summary.get("hypotheses", [])}
+    for model_id, m in models.items():
+        if model_id not in declared or m.get("estimable") is False or m.get("r2") is None:
+            continue
+        outcome = names.get(m["outcome"], m["outcome"])
+        label = w.text(m.get("label")) or model_id
+        out.append(w.pick(f"{label}：模型解释了{outcome}差异的 {m['r2'] * 100:.1f}%（n = {m['n']}，{w.se_type(m.get('se_type'))}）。",
+                          f"{label}: the model explains {m['r2'] * 100:.1f}% of the variance in {outcome.lower()} "
+                          f"(n = {m['n']}, {w.se_type(m.get('se_type'))})."))
+        ml = m.get("multilevel")
         if ml and ml.get("icc") is not None:
-            out.append(w.pick(f"负担感知差异中约 {ml['icc'] * 100:.0f}% 来自单位之间（ICC），单位层面的减负措施有其作用空间。",
-                              f"About {ml['icc'] * 100:.0f}% of the variance in burden lies between units (ICC): "
-                              "unit-level measures have room to act."))
-    med = models.get("blame_mediation")
-    if med and med.get("indirect"):
-        ind = next(iter(med["indirect"].values()))
-        sig = ind["ci_low"] is not None and (ind["ci_low"] > 0 or ind["ci_high"] < 0)
-        out.append(w.pick(
-            f"避责心理的中介作用：问责压力经由避责心理加重负担感知的间接效应为 {ind['effect']:.3f}"
-            f"（95% 置信区间 [{ind['ci_low']:.3f}, {ind['ci_high']:.3f}]），{'区间不含 0，中介作用成立' if sig else '区间包含 0，未见可靠的中介作用'}。",
-            f"Blame avoidance as mediator: the indirect effect of accountability pressure on burden is {ind['effect']:.3f} "
-            f"(95% CI [{ind['ci_low']:.3f}, {ind['ci_high']:.3f}]); "
-            f"{'the interval excludes 0' if sig else 'the interval includes 0, so no reliable mediation'}."))
-    mod = models.get("fault_tolerance_moderation")
-    term = "accountability_pressure:fault_tolerance"
-    if mod and term in mod.get("terms", {}):
-        t = mod["terms"][term]
-        if t["p"] < 0.05 and t["b"] < 0:
-            out.append(w.pick(f"容错纠错：容错纠错认知越强，问责压力与避责心理之间的关联越弱（交互项 b = {t['b']:.2f}，p {_p(t['p'])}）。",
-                              f"Fault tolerance: the stronger the awareness of fault-tolerance mechanisms, the weaker the "
-                              f"link between accountability pressure and blame avoidance (interaction b = {t['b']:.2f}, p {_p(t['p'])})."))
-        elif t["p"] < 0.05:
-            out.append(w.pick(f"容错纠错：交互项显著但方向为正（b = {t['b']:.2f}），容错纠错认知强时问责压力与避责心理的关联反而更强。",
-                              f"Fault tolerance: the interaction is significant but positive (b = {t['b']:.2f}): the link is "
-                              "stronger where fault-tolerance awareness is high."))
-        else:
-            out.append(w.pick(f"容错纠错：未发现容错纠错认知显著缓冲问责压力对避责心理的影响（交互项 p {_p(t['p'])}）。",
-                              f"Fault tolerance: no evidence that it buffers accountability pressure → blame avoidance "
-                              f"(interaction p {_p(t['p'])})."))
+            out.append(w.pick(f"{outcome}差异中约 {ml['icc'] * 100:.0f}% 来自单位之间（ICC），单位层面的措施有其作用空间。",
+                              f"About {ml['icc'] * 100:.0f}% of the variance in {outcome.lower()} lies between units "
+                              "(ICC): unit-level measures have room to act."))
     for model_id, m in models.items():
         if m.get("estimable") is False:
             label = w.text(m.get("label")) or model_id
@@ -193,8 +138,3 @@ def findings(summary: dict, inst: Instrument, lang: str = "zh") -> list[str]:
     out.append(w("cross_sectional"))
     return out
 
-
-def _p(p: float) -> str:
-    """``< .001`` or ``= .042``: the p of a sentence, after the letter p."""
-    text = p_text(p)
-    return text if text.startswith("<") else f"= {text}"

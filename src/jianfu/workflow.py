@@ -32,7 +32,7 @@ from .plan import Plan
 from .progress import stage
 from .store import FileRecord, Receipt, Store, archive_file
 
-__all__ = ["Step", "Executor", "Direct", "run_files", "process_inbox", "rebuild_wave", "reanalyse_wave", "STEPS"]
+__all__ = ["Step", "Executor", "Direct", "analyse", "run_files", "process_inbox", "rebuild_wave", "reanalyse_wave", "STEPS"]
 
 
 @dataclass(frozen=True)
@@ -128,13 +128,14 @@ VALIDITY = Step("psychometrics", stages.validity)
 OVERVIEW = Step("overview", stages.overview)
 COMPARE_WAVES = Step("compare-waves", stages.compare_waves, io=True)
 SUMMARISE = Step("summarise", stages.summarise)
-REANALYSE = Step("reanalyse", stages.reanalyse, io=True)
+LOAD_WAVE = Step("load-wave", stages.load_wave, io=True)
+HYPOTHESES = Step("hypotheses", stages.hypotheses)
 REPORT = Step("report", _report, io=True)
 MARK_REPORTED = Step("mark-reported", _mark_reported, io=True)
 PENDING_WAVES = Step("pending-waves", _pending_waves, io=True)
 #: Every step, by name (the Prefect executor makes one task of each).
 STEPS = {s.name: s for s in (LOAD, INGEST, KNOWN, STORED, ARCHIVE_COPY, CLEAN, COMMIT, FILE_AWAY, SCORE, MODEL,
-                             VALIDITY, OVERVIEW, COMPARE_WAVES, SUMMARISE, REANALYSE, REPORT, MARK_REPORTED,
+                             VALIDITY, OVERVIEW, COMPARE_WAVES, SUMMARISE, LOAD_WAVE, HYPOTHESES, REPORT, MARK_REPORTED,
                              PENDING_WAVES)}
 
 
@@ -152,14 +153,25 @@ def _split_copies(results: list[IngestResult]) -> tuple[list[IngestResult], dict
     return distinct, copies
 
 
-def _analyse(execute: Executor, frame: pd.DataFrame, results: list, inst: Instrument, plan: Plan, wave: str,
-             settings: stages.Settings, extras: dict | None = None) -> dict:
+def analyse(frame: pd.DataFrame, results: list, inst: Instrument, plan: Plan, wave: str, settings: stages.Settings,
+            *, extras: dict | None = None, execute: Executor | None = None) -> dict:
+    """Every analysis step after cleaning: score → model → psychometrics → overview → waves → summary.
+
+    ``results`` are this run's ingest results or, for a wave rebuilt from the store, its stored
+    file entries. Returns the run summary without the report path.
+    """
+    execute = execute or Direct()
     accepted, scores = execute.run(SCORE, frame, inst)
     # Sequential on purpose: the statistics libraries silence known-harmless warnings with
     # warnings.catch_warnings, which is not thread-safe.
     scale_stats, models = execute.run(MODEL, accepted, scores, inst, plan)
     psychometrics = execute.run(VALIDITY, accepted, scores, inst, plan)
-    more = execute.run(OVERVIEW, accepted, scores, inst) | {"waves": execute.run(COMPARE_WAVES, inst, wave, settings)}
+    headline = plan.report.headline
+    more = execute.run(OVERVIEW, accepted, scores, inst, headline) | {
+        "waves": execute.run(COMPARE_WAVES, inst, wave, settings),
+        "hypotheses": execute.run(HYPOTHESES, models, plan),
+        "layout": plan.report.model_dump(),
+    }
     return execute.run(SUMMARISE, results, frame, inst, wave, scale_stats, models, psychometrics,
                        more | (extras or {}))
 
@@ -191,7 +203,7 @@ def run_files(files: list[str | Path], inst: Instrument, plan: Plan, wave: str, 
         execute.run(COMMIT, frame, records, receipts, inst, wave, settings)
     faults.point("stored")
     with stage("model"):
-        summary = _analyse(execute, frame, results, inst, plan, wave, settings)
+        summary = analyse(frame, results, inst, plan, wave, settings, execute=execute)
     with stage("report"):
         summary["report"] = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
         execute.run(MARK_REPORTED, inst, wave, settings)
@@ -203,8 +215,10 @@ def rebuild_wave(inst: Instrument, plan: Plan, wave: str, settings: stages.Setti
                  out: str | Path | None = None, lang: str = "zh", execute: Executor | None = None) -> dict:
     """A wave's report rebuilt from the store over every file received for it so far."""
     execute = execute or Direct()
+    with stage("load"):
+        rows, files = execute.run(LOAD_WAVE, inst, wave, settings)
     with stage("model"):
-        summary = execute.run(REANALYSE, inst, plan, wave, settings)
+        summary = analyse(rows, files, inst, plan, wave, settings, execute=execute)
     with stage("report"):
         summary["report"] = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
         execute.run(MARK_REPORTED, inst, wave, settings)
