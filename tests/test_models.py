@@ -154,6 +154,23 @@ def test_mediation_model_from_the_plan(inst, plan, survey):
     assert ind["ci_low"] > 0                                   # the generator has a → b both positive
     assert {"b", "se", "p", "beta"} <= set(res["terms"]["accountability_pressure"])
     assert res["terms"]["leader[否]"]["beta"] is None
+    assert res["resampling"] == "units" and res["n_clusters"] == survey.answers["unit"].nunique()
+
+
+def test_moderated_mediation_from_the_plan(inst, plan, survey):
+    """H2: the generator's first stage is moderated (a₃ = −0.20 on the latents): the index is negative."""
+    from jianfu.analysis import analysis_frame
+    from jianfu.scoring import score_scales
+
+    data = analysis_frame(survey.answers, score_scales(survey.answers, inst), inst)
+    res = run_models(data, plan, inst)["blame_moderated_mediation"]
+    assert res["type"] == "moderated_mediation" and res["model"] == 7 and res["resampling"] == "units"
+    imm = res["index_of_moderated_mediation"]
+    assert imm["ci_low"] < imm["estimate"] < imm["ci_high"] and imm["estimate"] < 0
+    low, mid, high = (c["effect"] for c in res["conditional_indirect"])
+    assert low > mid > high                      # buffering: weaker where fault tolerance is high
+    assert mid == pytest.approx((res["paths"]["a"]["b"] + res["paths"]["a×w"]["b"] *
+                                 res["conditional_indirect"][1]["w"]) * res["paths"]["b"]["b"])
 
 
 # ---------------------------------------------------------------- multilevel
@@ -201,6 +218,10 @@ def test_random_intercept_falls_back_with_too_few_units():
 def test_plan_declares_the_issue_models(plan):
     kinds = {m.id: m.type for m in plan.models}
     assert kinds["empowerment_burden"] == "ols" and kinds["blame_mediation"] == "mediation"
+    assert kinds["blame_moderated_mediation"] == "moderated_mediation"
+    h2 = next(m for m in plan.models if m.id == "blame_moderated_mediation")
+    eb_covariates = next(m for m in plan.models if m.id == "empowerment_burden").blocks[0].terms
+    assert h2.covariates == eb_covariates and h2.cluster == "unit"
     eb = next(m for m in plan.models if m.id == "empowerment_burden")
     assert set(EMPOWERMENT) <= set(eb.terms) and eb.multilevel
     med = next(m for m in plan.models if m.id == "blame_mediation")

@@ -15,7 +15,8 @@ from . import cfa, structure
 from .descriptives import compare_groups, correlation_table, describe
 from .instrument import Instrument
 from .mediation import mediation
-from .plan import MediationSpec, Plan
+from .moderated_mediation import moderated_mediation
+from .plan import MediationSpec, ModeratedMediationSpec, Plan
 from .regression import design_matrix, fit_hierarchical
 from .reliability import cronbach_alpha, item_analysis, omega_total, response_distribution
 from .scoring import keyed_items
@@ -140,10 +141,31 @@ def _mediation(data: pd.DataFrame, spec: MediationSpec, categorical: dict[str, l
     covs = covs.loc[:, covs.std() > 0]
     res = mediation(sample, spec.x, spec.mediators, spec.outcome, covariates=covs, n_boot=spec.n_boot,
                     seed=spec.seed, level=spec.level,
-                    dummies=frozenset(c for c in covs.columns if source[c] in categorical))
+                    dummies=frozenset(c for c in covs.columns if source[c] in categorical),
+                    clusters=_clusters(data, spec.cluster))
     for name, term in res["terms"].items():
         term["term"] = source.get(name, name)
     return {"type": "mediation", **res}
+
+
+def _clusters(data: pd.DataFrame, cluster: str | None) -> pd.Series | None:
+    """The units to resample, when there are at least two of them."""
+    if cluster is None or cluster not in data or data[cluster].nunique() < 2:
+        return None
+    return data[cluster]
+
+
+def _moderated_mediation(data: pd.DataFrame, spec: ModeratedMediationSpec, categorical: dict[str, list[str]]) -> dict:
+    sample = data[spec.variables].dropna()
+    covs, source = design_matrix(sample, spec.covariates, categorical)
+    covs = covs.loc[:, covs.std() > 0]
+    res = moderated_mediation(sample, spec.x, spec.mediator, spec.moderator, spec.outcome, covariates=covs,
+                              stage=spec.stage, n_boot=spec.n_boot, seed=spec.seed, level=spec.level,
+                              clusters=_clusters(data, spec.cluster),
+                              dummies=frozenset(c for c in covs.columns if source[c] in categorical))
+    for name, term in res["terms"].items():
+        term["term"] = source.get(name, name)
+    return {"type": "moderated_mediation", **res}
 
 
 def run_models(data: pd.DataFrame, plan: Plan, inst: Instrument) -> dict[str, dict]:
@@ -152,10 +174,12 @@ def run_models(data: pd.DataFrame, plan: Plan, inst: Instrument) -> dict[str, di
     out = {}
     for m in plan.models:
         head = {"label": m.label.model_dump() if m.label else None, "hypothesis": m.hypothesis}
-        kind = "mediation" if isinstance(m, MediationSpec) else "ols"
+        kind = m.type
         try:
             if isinstance(m, MediationSpec):
                 out[m.id] = head | _mediation(data, m, categorical)
+            elif isinstance(m, ModeratedMediationSpec):
+                out[m.id] = head | _moderated_mediation(data, m, categorical)
             else:
                 out[m.id] = head | {"type": "ols", **fit_hierarchical(data, m, categorical)}
         except NotEstimable as exc:

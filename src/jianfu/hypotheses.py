@@ -21,7 +21,7 @@ Examples
 
 from __future__ import annotations
 
-from .plan import Finding, MediationSpec, Plan
+from .plan import Finding, Plan
 
 __all__ = ["evaluate", "verdict", "render", "VERDICTS"]
 
@@ -80,7 +80,12 @@ def _estimate(result: dict, finding: Finding) -> tuple[dict | None, dict | None]
                           "en": f"{finding.term!r} does not vary in the sample and was left out of the model"}
         return {"b": t["b"], "beta": t.get("beta"), "ci_low": t.get("ci_low"), "ci_high": t.get("ci_high"),
                 "p": t.get("p"), "n": result.get("n")}, None
-    ind = result.get("indirect", {}).get(finding.indirect)
+    if "index_of_moderated_mediation" in result:  # moderated mediation: the index or a conditional effect
+        imm = result["index_of_moderated_mediation"]
+        ind = {"effect": imm["estimate"], **imm} if finding.indirect == "index" else \
+            next((c for c in result.get("conditional_indirect", []) if c["at"] == finding.indirect), None)
+    else:
+        ind = result.get("indirect", {}).get(finding.indirect)
     if ind is None:
         return None, {"zh": "没有该间接效应", "en": "no such indirect effect"}
     return {"b": ind["effect"], "ci_low": ind.get("ci_low"), "ci_high": ind.get("ci_high"), "p": None,
@@ -95,8 +100,7 @@ def evaluate(models: dict[str, dict], plan: Plan) -> list[dict]:
         result = models.get(spec.id, {})
         for f in spec.findings:
             est, reason = _estimate(result, f)
-            entry = {"hypothesis": spec.hypothesis, "model": spec.id, "type": result.get("type") or
-                     ("mediation" if isinstance(spec, MediationSpec) else "ols"),
+            entry = {"hypothesis": spec.hypothesis, "model": spec.id, "type": spec.type,
                      "term": f.term, "indirect": f.indirect, "expect": f.expect, "confirmatory": True}
             if est is None:
                 key = "not_estimable"

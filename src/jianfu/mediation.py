@@ -33,6 +33,8 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
@@ -40,7 +42,7 @@ from scipy import stats
 
 from .stats.estimable import require, require_full_rank
 
-__all__ = ["mediation", "bootstrap_indirect"]
+__all__ = ["mediation", "bootstrap_indirect", "bootstrap_moments", "cluster_codes"]
 
 #: Resamples per chunk are bounded so the count array stays near 1 M cells: the counting
 #: scatters at random, and an array that fits in cache counts several times faster.
@@ -60,11 +62,25 @@ def _solve(G: np.ndarray, rows: list[int], target: int) -> np.ndarray:
     return out
 
 
-def bootstrap_indirect(Z: np.ndarray, x: int, covariates: list[int], mediators: list[int], y: int,
-                       n_boot: int, seed: int) -> np.ndarray:
-    """Bootstrap distribution of aⱼ·bⱼ for each mediator: an array ``(n_boot, k)``.
+def _counts(rng: np.random.Generator, size: int, n: int, clusters: np.ndarray | None) -> np.ndarray:
+    """How often each row is drawn in ``size`` resamples: rows drawn one by one, or — with
+    ``clusters`` (codes 0…G−1 per row) — whole clusters drawn G times with replacement."""
+    if clusters is None:
+        idx = rng.integers(0, n, size=(size, n), dtype=np.int64 if size * n >= 2**31 else np.int32)
+        counts = np.bincount((idx + (np.arange(size, dtype=idx.dtype) * n)[:, None]).ravel(), minlength=size * n)
+        return counts.reshape(size, n).astype(float)
+    g = int(clusters.max()) + 1
+    idx = rng.integers(0, g, size=(size, g))
+    drawn = np.bincount((idx + (np.arange(size) * g)[:, None]).ravel(), minlength=size * g).reshape(size, g)
+    return drawn[:, clusters].astype(float)
 
-    ``Z`` holds a constant column 0 and the variables at the given column positions.
+
+def bootstrap_moments(Z: np.ndarray, n_boot: int, seed: int, clusters: np.ndarray | None = None
+                      ) -> Iterator[np.ndarray]:
+    """Cross-product matrices Z′WZ of bootstrap resamples, in chunks ``(size, q, q)``.
+
+    Every OLS fit of the resample needs only these (:func:`_solve`). ``clusters`` switches to the
+    cluster bootstrap (whole units resampled), which keeps the within-unit dependence.
     """
     n, q = Z.shape
     # Only the upper triangle of each zᵢzᵢ′: half the work of the matrix product.
@@ -72,23 +88,30 @@ def bootstrap_indirect(Z: np.ndarray, x: int, covariates: list[int], mediators: 
     outer = Z[:, iu[0]] * Z[:, iu[1]]
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n, 1)))
-    a_rows = [0, x, *covariates]
-    b_rows = [0, x, *covariates, *mediators]
-    out = np.empty((n_boot, len(mediators)))
     done = 0
     while done < n_boot:
         size = min(chunk, n_boot - done)
-        idx = rng.integers(0, n, size=(size, n), dtype=np.int64 if size * n >= 2**31 else np.int32)
-        counts = np.bincount((idx + (np.arange(size, dtype=idx.dtype) * n)[:, None]).ravel(), minlength=size * n)
-        upper = counts.reshape(size, n).astype(float) @ outer
+        upper = _counts(rng, size, n, clusters) @ outer
         G = np.empty((size, q, q))
         G[:, iu[0], iu[1]] = upper
         G[:, iu[1], iu[0]] = upper
-        b = _solve(G, b_rows, y)[:, -len(mediators):]
-        for j, m in enumerate(mediators):
-            out[done:done + size, j] = _solve(G, a_rows, m)[:, 1] * b[:, j]
+        yield G
         done += size
-    return out
+
+
+def bootstrap_indirect(Z: np.ndarray, x: int, covariates: list[int], mediators: list[int], y: int,
+                       n_boot: int, seed: int, clusters: np.ndarray | None = None) -> np.ndarray:
+    """Bootstrap distribution of aⱼ·bⱼ for each mediator: an array ``(n_boot, k)``.
+
+    ``Z`` holds a constant column 0 and the variables at the given column positions.
+    """
+    a_rows = [0, x, *covariates]
+    b_rows = [0, x, *covariates, *mediators]
+    parts = []
+    for G in bootstrap_moments(Z, n_boot, seed, clusters):
+        b = _solve(G, b_rows, y)[:, -len(mediators):]
+        parts.append(np.column_stack([_solve(G, a_rows, m)[:, 1] * b[:, j] for j, m in enumerate(mediators)]))
+    return np.concatenate(parts)
 
 
 def _ci(boot: np.ndarray, estimate: float, level: float, method: str) -> tuple[float, float]:
@@ -109,7 +132,8 @@ def _path(res, name: str) -> dict:
 
 def mediation(data: pd.DataFrame, x: str, mediators: list[str], outcome: str,
               covariates: pd.DataFrame | None = None, n_boot: int = 5000, seed: int = 20240601,
-              level: float = 0.95, method: str = "percentile", dummies: frozenset[str] = frozenset()) -> dict:
+              level: float = 0.95, method: str = "percentile", dummies: frozenset[str] = frozenset(),
+              clusters: pd.Series | None = None) -> dict:
     """Simple or parallel mediation of ``x`` → ``mediators`` → ``outcome``.
 
     Parameters
@@ -124,6 +148,9 @@ def mediation(data: pd.DataFrame, x: str, mediators: list[str], outcome: str,
         Percentile (default) or bias-corrected percentile interval.
     dummies : set of str
         Covariate columns that are 0/1 indicators: no standardised β for them.
+    clusters : Series, optional
+        The unit of each row (aligned on ``data``): the bootstrap then resamples whole units
+        (cluster bootstrap), so the interval reflects that respondents of one unit are alike.
 
     Returns
     -------
@@ -155,8 +182,9 @@ def mediation(data: pd.DataFrame, x: str, mediators: list[str], outcome: str,
 
     Z = pd.concat([const, frame[[x, *cov_cols, *mediators, outcome]]], axis=1).to_numpy()
     pos = {c: k for k, c in enumerate(["const", x, *cov_cols, *mediators, outcome])}
+    codes = cluster_codes(clusters, frame.index)
     boot = bootstrap_indirect(Z, pos[x], [pos[c] for c in cov_cols], [pos[m] for m in mediators],
-                              pos[outcome], n_boot, seed)
+                              pos[outcome], n_boot, seed, codes)
     singular = np.isnan(boot).any(axis=1)
     require(singular.mean() <= 0.05, f"{singular.mean():.0%} 的自助样本设计矩阵奇异，样本过小，区间不可靠",
             f"{singular.mean():.0%} of the bootstrap resamples have a singular design: the sample is too small "
@@ -179,4 +207,19 @@ def mediation(data: pd.DataFrame, x: str, mediators: list[str], outcome: str,
             "x": x, "mediators": list(mediators), "paths": paths, "indirect": indirect,
             "proportion_mediated": float(sum(point.values()) / total) if abs(total) > 1e-12 else None,
             "n_boot": int(n_boot), "n_boot_singular": int(singular.sum()), "seed": int(seed), "ci_method": method,
-            "level": level}
+            "level": level, **_resampling(codes)}
+
+
+def cluster_codes(clusters: pd.Series | None, index: pd.Index) -> np.ndarray | None:
+    """Integer codes 0…G−1 of each kept row's cluster, or None to resample rows."""
+    if clusters is None:
+        return None
+    codes, _ = pd.factorize(clusters.reindex(index).astype(str))
+    require(codes.max() + 1 >= 2, "只有 1 个单位，无法按单位重抽样", "one unit only: units cannot be resampled")
+    return codes
+
+
+def _resampling(codes: np.ndarray | None) -> dict:
+    if codes is None:
+        return {"resampling": "rows"}
+    return {"resampling": "units", "n_clusters": int(codes.max() + 1)}

@@ -42,7 +42,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from .errors import PlanError
 from .instrument import Instrument, Text, _fmt
 
-__all__ = ["Block", "Finding", "ReportSpec", "ModelSpec", "MediationSpec", "Plan", "load_plan", "PlanError"]
+__all__ = ["Block", "Finding", "ReportSpec", "ModelSpec", "MediationSpec", "ModeratedMediationSpec", "Plan",
+           "load_plan", "PlanError"]
 
 
 class _Model(BaseModel):
@@ -114,6 +115,8 @@ class MediationSpec(_Model):
     mediators: list[str] = Field(min_length=1)
     outcome: str
     covariates: list[str] = []
+    #: Resample whole units of this variable (cluster bootstrap); None resamples rows.
+    cluster: str | None = "unit"
     n_boot: int = Field(5000, ge=200)
     seed: int = 20240601
     level: float = Field(0.95, gt=0.5, lt=1)
@@ -124,11 +127,42 @@ class MediationSpec(_Model):
         return [self.x, *self.mediators, self.outcome, *self.covariates]
 
 
+class ModeratedMediationSpec(_Model):
+    """``x`` → ``mediator`` → ``outcome`` with ``moderator`` on the a-path (``stage: a``, PROCESS
+    model 7) or the b-path (``stage: b``, model 14): conditional indirect effects at −1 SD / mean /
+    +1 SD and the index of moderated mediation, by (cluster) bootstrap."""
+
+    id: str
+    type: Literal["moderated_mediation"]
+    label: Text | None = None
+    hypothesis: str | None = None
+    x: str
+    mediator: str
+    moderator: str
+    stage: Literal["a", "b"] = "a"
+    outcome: str
+    covariates: list[str] = []
+    cluster: str | None = "unit"
+    n_boot: int = Field(5000, ge=200)
+    seed: int = 20240601
+    level: float = Field(0.95, gt=0.5, lt=1)
+    findings: list[Finding] = []
+
+    @property
+    def mediators(self) -> list[str]:
+        return [self.mediator]
+
+    @property
+    def variables(self) -> list[str]:
+        return [self.x, self.mediator, self.moderator, self.outcome, *self.covariates]
+
+
 def _kind(value) -> str:
     return value.get("type", "ols") if isinstance(value, dict) else getattr(value, "type", "ols")
 
 
-AnyModel = Annotated[Union[Annotated[ModelSpec, Tag("ols")], Annotated[MediationSpec, Tag("mediation")]],
+AnyModel = Annotated[Union[Annotated[ModelSpec, Tag("ols")], Annotated[MediationSpec, Tag("mediation")],
+                           Annotated[ModeratedMediationSpec, Tag("moderated_mediation")]],
                      Discriminator(_kind)]
 
 
@@ -137,6 +171,15 @@ class Plan(_Model):
     models: list[AnyModel]
     group_comparisons: list[str] = ["level", "leader"]
     report: ReportSpec = ReportSpec()
+
+
+def _indirect_names(m: AnyModel) -> list[str]:
+    """What a finding's ``indirect`` may name in model ``m``."""
+    if isinstance(m, ModeratedMediationSpec):
+        return ["index", "-1 SD", "mean", "+1 SD"]
+    if isinstance(m, MediationSpec):
+        return [*m.mediators, "total"]
+    return []
 
 
 def load_plan(path: str | Path, inst: Instrument) -> Plan:
@@ -160,7 +203,8 @@ def load_plan(path: str | Path, inst: Instrument) -> Plan:
         plan = Plan.model_validate(raw)
     except ValidationError as exc:
         # Drop the discriminator's tag from the location: it is not a key of the YAML.
-        raise PlanError(path, [_fmt(tuple(p for p in e["loc"] if p not in ("ols", "mediation")), e["msg"], tree)
+        raise PlanError(path, [_fmt(tuple(p for p in e["loc"] if p not in ("ols", "mediation", "moderated_mediation")),
+                                    e["msg"], tree)
                                for e in exc.errors()]) from None
     known = {s.id for s in inst.scales} | {d.id for d in inst.demographics}
     problems: list[tuple[tuple, str]] = []
@@ -170,8 +214,10 @@ def load_plan(path: str | Path, inst: Instrument) -> Plan:
         for var in m.variables:
             if var not in known:
                 problems.append((("models", k), f"({m.id}): unknown variable {var!r}"))
-        if isinstance(m, MediationSpec) and m.outcome in m.mediators + [m.x]:
+        if not isinstance(m, ModelSpec) and m.outcome in m.mediators + [m.x]:
             problems.append((("models", k, "outcome"), f"({m.id}): the outcome cannot also be x or a mediator"))
+        if isinstance(m, ModeratedMediationSpec) and m.moderator in (m.x, m.mediator, m.outcome):
+            problems.append((("models", k, "moderator"), f"({m.id}): the moderator must be another variable"))
         if isinstance(m, ModelSpec):
             for t in (t for t in m.terms if ":" in t):
                 if t.count(":") > 1:
@@ -186,10 +232,10 @@ def load_plan(path: str | Path, inst: Instrument) -> Plan:
             where = ("models", k, "findings", j)
             if (f.term is None) == (f.indirect is None):
                 problems.append((where, f"({m.id}): a finding names either `term` or `indirect`"))
-            elif f.term is not None and (isinstance(m, MediationSpec) or f.term not in m.terms):
+            elif f.term is not None and (not isinstance(m, ModelSpec) or f.term not in m.terms):
                 problems.append((where, f"({m.id}): {f.term!r} is not a term of this model"))
-            elif f.indirect is not None and (isinstance(m, ModelSpec) or f.indirect not in [*m.mediators, "total"]):
-                problems.append((where, f"({m.id}): {f.indirect!r} is not a mediator of this model"))
+            elif f.indirect is not None and f.indirect not in _indirect_names(m):
+                problems.append((where, f"({m.id}): `indirect` is one of {_indirect_names(m)} here"))
     ids = [m.id for m in plan.models]
     problems += [(("models",), f"id {i!r} is used more than once") for i in sorted({i for i in ids if ids.count(i) > 1})]
     if plan.report.headline and plan.report.headline not in {s.id for s in inst.scales}:

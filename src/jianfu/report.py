@@ -287,15 +287,17 @@ def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) 
 
 
 def _medmod_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
-    top = title(ws, w("medmod"), w.pick("中介：间接效应的百分位 Bootstrap 置信区间；调节：交互项变量已中心化，简单斜率取调节变量均值 ±1 SD。",
-                                        "Mediation: percentile bootstrap CI of the indirect effect; moderation: centred "
-                                        "variables, simple slopes at the moderator's mean ± 1 SD."))
+    top = title(ws, w("medmod"), w.pick("中介：间接效应的百分位 Bootstrap 置信区间（按单位重抽样）；调节：交互项变量已中心化，"
+                                        "简单斜率取调节变量均值 ±1 SD；有调节的中介：条件间接效应与有调节的中介指数。",
+                                        "Mediation: percentile bootstrap CI of the indirect effect (units resampled); "
+                                        "moderation: centred variables, simple slopes at the moderator's mean ± 1 SD; "
+                                        "moderated mediation: conditional indirect effects and the index."))
     names = {s.id: w.text(s.name) for s in inst.scales}
     charted = False
     for model_id, m in summary["models"].items():
         label = w.text(m.get("label")) or model_id
         if m.get("estimable") is False:
-            if m.get("type") == "mediation":
+            if m.get("type") in ("mediation", "moderated_mediation"):
                 top = note(ws, top, f"{label}（{model_id}）", bold=True)
                 top = note(ws, top, not_estimable_text(m, w)) + 1
             continue
@@ -312,6 +314,8 @@ def _medmod_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> N
                                        "a：自变量→中介，b：中介→因变量，direct：直接效应，total：总效应。",
                                        f"{m['n_boot']} bootstrap resamples (seed {m['seed']}), n = {m['n']}; a: X → M, "
                                        "b: M → Y, direct and total effects of X.")) + 1
+        if m.get("type") == "moderated_mediation":
+            top = _moderated_mediation_block(ws, top, model_id, label, m, names, w)
         for term, probe in (m.get("probes") or {}).items():
             top = note(ws, top, f"{label}: {term_label(term, inst, w)}", bold=True)
             rows = [[s["at"], s["w"], s["slope"], s["se"], s["p"], stars(s["p"]), s["ci_low"], s["ci_high"]]
@@ -346,6 +350,34 @@ def _medmod_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> N
                 top = head + 20
                 charted = True
     page(ws, 14)
+
+
+def _moderated_mediation_block(ws: Worksheet, top: int, model_id: str, label: str, m: dict, names: dict,
+                               w: Words) -> int:
+    """Paths, conditional indirect effects at −1 SD / mean / +1 SD and the index of moderated mediation."""
+    x, med, mod, y = (names.get(m[k], m[k]) for k in ("x", "mediator", "moderator", "outcome"))
+    top = note(ws, top, f"{label}（{model_id}；PROCESS model {m['model']}）", bold=True)
+    path_names = {"a": f"a（{x}→{med}）", "w": f"{mod}→{med if m['model'] == 7 else y}",
+                  "a×w": f"a×W（{x}×{mod}→{med}）", "b": f"b（{med}→{y}）", "b×w": f"b×W（{med}×{mod}→{y}）",
+                  "direct": w.pick(f"直接效应 c′（{x}→{y}）", f"Direct effect c′ ({x} → {y})")}
+    rows = [[path_names.get(p, p), v["b"], v["se"], v["p"], stars(v["p"]), v["ci_low"], v["ci_high"]]
+            for p, v in m["paths"].items()]
+    for c in m["conditional_indirect"]:
+        rows.append([w.pick(f"条件间接效应（{mod} {c['at']} = {c['w']:.2f}）",
+                            f"Conditional indirect effect ({mod} {c['at']} = {c['w']:.2f})"),
+                     c["effect"], c["se_boot"], None, "", c["ci_low"], c["ci_high"]])
+    imm = m["index_of_moderated_mediation"]
+    rows.append([w.pick("有调节的中介指数", "Index of moderated mediation"), imm["estimate"], imm["se_boot"], None, "",
+                 imm["ci_low"], imm["ci_high"]])
+    top = table(ws, top, [w.pick("路径", "Path"), "b", "SE", "p", w("sig"), "95% CI ↓", "95% CI ↑"], rows,
+                formats={1: STAT, 2: STAT, 3: P, 5: STAT, 6: STAT}, widths=[34, 10, 10, 10, 8, 10, 10])
+    units = w.pick(f"按单位重抽样（{m['n_clusters']} 个单位）", f"whole units resampled ({m['n_clusters']} units)") \
+        if m.get("resampling") == "units" else w.pick("按答卷重抽样", "rows resampled")
+    return note(ws, top, w.pick(f"百分位 Bootstrap {m['n_boot']} 次（种子 {m['seed']}，{units}），n = {m['n']}；"
+                                "指数的 95% 置信区间不含 0 表示间接效应随调节变量变化（Hayes, 2015）。",
+                                f"{m['n_boot']} percentile bootstrap resamples (seed {m['seed']}, {units}), n = {m['n']}; "
+                                "an index whose 95% CI excludes 0 means the indirect effect depends on the moderator "
+                                "(Hayes, 2015).")) + 1
 
 
 def _path_label(path: str, m: dict, names: dict, w: Words) -> str:
@@ -442,7 +474,8 @@ def _methods_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
          "回归：分层 OLS，逐块报告 R²、ΔR² 及其 F 检验；标准误按单位聚类（CR1，自由度 G − 1），单位少于 20 个时用 HC3；β 为标准化系数，虚拟变量不报告 β。",
          "多层模型：按单位的随机截距模型（REML）与 ICC；估计落在边界或不收敛时回退到聚类稳健 OLS，并注明原因。",
          "调节：交互项由中心化变量相乘；简单斜率取调节变量均值 ±1 SD；Johnson–Neyman 区间给出效应显著的调节变量取值范围。",
-         "中介：路径为 OLS 估计；间接效应 a·b 的置信区间为 5000 次百分位 Bootstrap（固定随机种子，可重复）。",
+         "中介：路径为 OLS 估计；间接效应 a·b 的置信区间为 5000 次百分位 Bootstrap（固定随机种子，可重复），按单位整体重抽样（聚类 Bootstrap），以反映同一单位答卷之间的相关。",
+         "有调节的中介（Hayes PROCESS 模型 7/14）：调节变量均值 ±1 SD 处的条件间接效应，以及有调节的中介指数（Hayes, 2015）及其 Bootstrap 置信区间。",
          "组间比较：两组为 Welch t 检验（Hedges g），多组为 Welch 方差分析（η²）。",
          "隐私：姓名、身份证号、手机号、电子邮箱与 IP 地址在入库前删除；开放回答中的此类信息被遮蔽；少于 5 人的单位不报告数值。",
          "数值格式：统计量保留三位小数，p < .001 写作 “< .001”；* p < .05，** p < .01，*** p < .001。",
@@ -464,7 +497,10 @@ def _methods_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
          "Multilevel: random intercept by unit (REML) with the ICC; on a boundary estimate or non-convergence the "
          "cluster-robust OLS stands, with the reason stated.",
          "Moderation: centred products; simple slopes at the moderator's mean ± 1 SD; the Johnson–Neyman interval.",
-         "Mediation: OLS paths; a percentile bootstrap CI of a·b with 5,000 seeded resamples.",
+         "Mediation: OLS paths; a percentile bootstrap CI of a·b with 5,000 seeded resamples of whole units (cluster "
+         "bootstrap), since respondents of one unit are not independent.",
+         "Moderated mediation (Hayes' PROCESS models 7/14): conditional indirect effects at the moderator's mean ± 1 SD "
+         "and the index of moderated mediation (Hayes, 2015) with its bootstrap CI.",
          "Group comparisons: Welch's t (Hedges' g) for two groups, Welch's ANOVA (η²) for more.",
          "Privacy: names, ID, phone numbers, e-mail and IP addresses are removed before storage and masked in open "
          "answers; units with fewer than 5 respondents are not reported.",
