@@ -268,3 +268,17 @@ def test_empowerment_burden_cis_cover_the_generating_values(inst, plan):
             total += 1
     coverage = hits / total
     assert 0.93 <= coverage <= 0.97, coverage
+
+
+def test_twelve_units_get_cr2_not_hc3(inst, plan):
+    """Few units are the norm (8–15 townships): the headline model clusters with CR2 and Satterthwaite df."""
+    from jianfu.analysis import analysis_frame
+    from jianfu.scoring import score_scales
+
+    survey = simulate(inst, n=360, seed=12, n_units=12, inject=False)
+    data = analysis_frame(survey.answers, score_scales(survey.answers, inst), inst)
+    res = run_models(data, plan, inst)["empowerment_burden"]
+    assert res["n_clusters"] == 12 and "CR2" in res["se_type"] and "HC3" not in res["se_type"]
+    dfs = [t["df"] for t in res["terms"].values()]
+    assert all(0 < df < 12 for df in dfs)          # Satterthwaite: at most G − 1, often fewer
+    assert all(b["test"] == "Wald (CR2)" and b["df2"] == 11 for b in res["blocks"])

@@ -91,7 +91,10 @@ class ModelSpec(_Model):
     outcome: str
     blocks: list[Block]
     cluster: str | None = "unit"
-    min_clusters: int = Field(20, ge=2)
+    #: Cluster-robust standard errors from this many units on (HC3 below: one unit cannot cluster).
+    min_clusters: int = Field(2, ge=2)
+    #: From this many units on CR1 with t(G − 1); below it CR2 with Satterthwaite df.
+    cr1_min_clusters: int = Field(40, ge=2)
     multilevel: bool = False
     findings: list[Finding] = []
 

@@ -22,6 +22,7 @@ from statsmodels.stats.outliers_influence import variance_inflation_factor
 from .moderation import johnson_neyman, simple_slopes
 from .multilevel import random_intercept
 from .plan import ModelSpec
+from .stats.cr2 import SE_TYPE, CR2Result, ols_cr2, wald_test
 from .stats.estimable import require, require_full_rank
 
 __all__ = ["design_matrix", "fit_hierarchical"]
@@ -55,17 +56,45 @@ def design_matrix(data: pd.DataFrame, terms: list[str], categorical: dict[str, l
     return pd.DataFrame(cols, index=data.index), source
 
 
-def _fit(y: pd.Series, X: pd.DataFrame, groups: pd.Series | None):
+class _CR2Fit:
+    """The parts of a statsmodels result that the probes read, from a CR2 fit."""
+
+    def __init__(self, ols, cr: CR2Result, columns: pd.Index, probe_df: float):
+        self.model = ols.model
+        self.params = pd.Series(cr.b, index=columns)
+        self._vcov = pd.DataFrame(cr.vcov, index=columns, columns=columns)
+        self.df_resid_inference = probe_df
+
+    def cov_params(self) -> pd.DataFrame:
+        return self._vcov
+
+
+def _fit(y: pd.Series, X: pd.DataFrame, groups: pd.Series | None, method: str):
     Xc = sm.add_constant(X, has_constant="add")
     model = sm.OLS(y, Xc)
-    if groups is not None:
-        return model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}, use_t=True), Xc
-    return model.fit(cov_type="HC3", use_t=True), Xc
+    if method == "CR1":
+        return model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}, use_t=True), Xc, None
+    if method == "CR2":
+        cr = ols_cr2(y.to_numpy(), Xc.to_numpy(), pd.factorize(groups)[0])
+        return model.fit(), Xc, cr
+    return model.fit(cov_type="HC3", use_t=True), Xc, None
 
 
 def _inference_df(res) -> float:
-    """Degrees of freedom of the t reference: G − 1 for cluster-robust, n − k − 1 otherwise."""
+    """Degrees of freedom of the t reference: G − 1 for CR1, Satterthwaite for CR2, n − k − 1 otherwise."""
     return float(getattr(res, "df_resid_inference", None) or res.df_resid)
+
+
+def _block_test(y: pd.Series, Xc: pd.DataFrame, added: list[str], groups: pd.Series | None, method: str) -> dict:
+    """Cluster-robust Wald test that the block's coefficients are all 0 (the ΔR² test with units)."""
+    codes = pd.factorize(groups)[0]
+    if method == "CR2":
+        cr = ols_cr2(y.to_numpy(), Xc.to_numpy(), codes)
+        b, V = cr.b, cr.vcov
+    else:
+        res = sm.OLS(y, Xc).fit(cov_type="cluster", cov_kwds={"groups": codes})
+        b, V = res.params.to_numpy(), res.cov_params().to_numpy()
+    return wald_test(b, V, [Xc.columns.get_loc(c) for c in added], int(codes.max()) + 1)
 
 
 def probe_interaction(res, data: pd.DataFrame, term: str) -> dict:
@@ -117,12 +146,15 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
     n = len(sample)
     y = sample[spec.outcome].astype(float)
     groups = None
-    se_type = "HC3"
+    se_type, method = "HC3", "HC3"
     n_clusters = None
     if spec.cluster:
         n_clusters = int(sample[spec.cluster].nunique())
-        if n_clusters >= spec.min_clusters:
-            groups, se_type = sample[spec.cluster], f"cluster-robust by {spec.cluster}"
+        if n_clusters >= max(spec.min_clusters, 2):
+            groups = sample[spec.cluster]
+            # CR1's t(G − 1) is too liberal with few units; CR2 with Satterthwaite df holds there.
+            method = "CR1" if n_clusters >= spec.cr1_min_clusters else "CR2"
+            se_type = f"cluster-robust by {spec.cluster} ({'CR1, t(G − 1)' if method == 'CR1' else SE_TYPE})"
     X_full, source = design_matrix(sample, spec.terms, categorical)
     X_full = X_full.loc[:, X_full.std() > 0]
     k = X_full.shape[1]
@@ -133,36 +165,59 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
 
     blocks = []
     prev_r2, prev_k = 0.0, 0
+    prev_cols: list[str] = []
     entered: list[str] = []
     for block in spec.blocks:
         entered += block.terms
         cols = [c for c in X_full.columns if source[c] in entered]
-        res = sm.OLS(y, sm.add_constant(X_full[cols], has_constant="add")).fit()
+        Xb = sm.add_constant(X_full[cols], has_constant="add")
+        res = sm.OLS(y, Xb).fit()
         k = len(cols)
         df1, df2 = k - prev_k, n - k - 1
         delta = res.rsquared - prev_r2
-        f = (delta / df1) / ((1 - res.rsquared) / df2) if df1 > 0 and df2 > 0 else float("nan")
+        if groups is not None:
+            added = [c for c in cols if c not in prev_cols]
+            wald = _block_test(y, Xb, added, groups, method)
+            f, df1, df2, p = (wald["f"] if wald["f"] is not None else float("nan")), wald["df1"], wald["df2"], \
+                (wald["p"] if wald["p"] is not None else float("nan"))
+            test = f"Wald ({method})"
+        else:
+            f = (delta / df1) / ((1 - res.rsquared) / df2) if df1 > 0 and df2 > 0 else float("nan")
+            p = float(stats.f.sf(f, df1, df2)) if df1 > 0 and df2 > 0 else float("nan")
+            test = "F"
         blocks.append({"name": block.name, "r2": float(res.rsquared), "adj_r2": float(res.rsquared_adj),
                        "delta_r2": float(delta), "f_change": float(f), "df1": int(df1), "df2": int(df2),
-                       "p_change": float(stats.f.sf(f, df1, df2)) if df1 > 0 and df2 > 0 else float("nan")})
-        prev_r2, prev_k = res.rsquared, k
+                       "p_change": float(p), "test": test})
+        prev_r2, prev_k, prev_cols = res.rsquared, k, cols
 
-    res, Xc = _fit(y, X_full, groups)
-    ci = res.conf_int(alpha=0.05)
+    res, Xc, cr = _fit(y, X_full, groups, method)
     sd_y = y.std(ddof=1)
     vifs = {c: float(variance_inflation_factor(Xc.to_numpy(), j)) for j, c in enumerate(Xc.columns) if c != "const"}
+    if cr is not None:
+        cols = list(Xc.columns)
+        inference = {c: (cr.se[j], cr.t[j], cr.p[j], cr.ci_low[j], cr.ci_high[j], cr.df[j]) for j, c in enumerate(cols)}
+    else:
+        ci = res.conf_int(alpha=0.05)
+        inference = {c: (res.bse[c], res.tvalues[c], res.pvalues[c], ci.loc[c, 0], ci.loc[c, 1], _inference_df(res))
+                     for c in Xc.columns}
     terms = {}
     for c in X_full.columns:
         is_dummy = source[c] in categorical
-        terms[c] = {"b": float(res.params[c]), "se": float(res.bse[c]), "t": float(res.tvalues[c]),
-                    "p": float(res.pvalues[c]), "ci_low": float(ci.loc[c, 0]), "ci_high": float(ci.loc[c, 1]),
+        se, t, p, lo, hi, df = (float(v) for v in inference[c])
+        terms[c] = {"b": float(res.params[c]), "se": se, "t": t, "p": p, "ci_low": lo, "ci_high": hi, "df": df,
                     "beta": None if is_dummy else float(res.params[c] * X_full[c].std(ddof=1) / sd_y),
                     "vif": vifs.get(c), "term": source[c]}
+    probes = {}
+    for c in (c for c in X_full.columns if ":" in c):
+        # Simple slopes combine the focal and interaction coefficients: the smaller of their
+        # Satterthwaite df keeps the probe on the conservative side.
+        fit = res if cr is None else _CR2Fit(res, cr, Xc.columns, min(terms[c]["df"], terms[c.split(":")[0]]["df"]))
+        probes[c] = probe_interaction(fit, sample, c)
     out = {"outcome": spec.outcome, "n": n, "r2": float(res.rsquared), "adj_r2": float(res.rsquared_adj),
-           "se_type": se_type, "df_inference": _inference_df(res), "n_clusters": n_clusters,
-           "blocks": blocks, "terms": terms,
-           "intercept": {"b": float(res.params["const"]), "se": float(res.bse["const"])},
-           "probes": {c: probe_interaction(res, sample, c) for c in X_full.columns if ":" in c}}
+           "se_type": se_type, "df_inference": inference["const"][5] if cr is None else None,
+           "n_clusters": n_clusters, "blocks": blocks, "terms": terms,
+           "intercept": {"b": float(res.params["const"]), "se": float(inference["const"][0])},
+           "probes": probes}
     if spec.multilevel and spec.cluster:
         out["multilevel"] = random_intercept(y, X_full, sample[spec.cluster])
     return out

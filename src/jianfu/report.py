@@ -234,8 +234,9 @@ def _model_rows(m: dict, inst: Instrument, w: Words) -> list[list]:
 
 def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
     top = title(ws, w.pick("层次回归结果", "Hierarchical regression"),
-                w.pick("b 为非标准化系数，SE 为按单位聚类的稳健标准误（单位不足 20 个时为 HC3），β 为标准化系数；",
-                       "b unstandardised, SE clustered by unit (HC3 with fewer than 20 units), β standardised; ") + w("stars"))
+                w.pick("b 为非标准化系数，SE 为按单位聚类的稳健标准误（少于 40 个单位时为 CR2 与 Satterthwaite 自由度），β 为标准化系数；",
+                       "b unstandardised, SE clustered by unit (CR2 with Satterthwaite df below 40 units), β standardised; ")
+                + w("stars"))
     names = {s.id: w.text(s.name) for s in inst.scales}
     chart_rows = None
     for model_id, m in summary["models"].items():
@@ -471,7 +472,7 @@ def _methods_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
          "结构：KMO 与 Bartlett 球形检验；Horn 平行分析（95 百分位）决定探索性因子数；探索性因子分析为 minres 提取、oblimin 斜交旋转。",
          "验证性因子分析：最大似然估计，完整作答个案；χ² = N·F_ML，RMSEA 使用 N（与 lavaan 相同）；CR 与 AVE 由标准化载荷计算；区分效度用 Fornell–Larcker 与 HTMT2。",
          "共同方法偏差：Harman 单因子检验（第一个未旋转主成分的方差占比，> 40% 提示风险）。该检验只是最低要求。",
-         "回归：分层 OLS，逐块报告 R²、ΔR² 及其 F 检验；标准误按单位聚类（CR1，自由度 G − 1），单位少于 20 个时用 HC3；β 为标准化系数，虚拟变量不报告 β。",
+         "回归：分层 OLS，逐块报告 R² 与 ΔR²；只要有 2 个以上单位，标准误即按单位聚类：少于 40 个单位时用 CR2（Bell & McCaffrey, 2002）与 Satterthwaite 自由度（Pustejovsky & Tipton, 2018），40 个及以上用 CR1（自由度 G − 1）；ΔR² 的检验为聚类稳健 Wald 检验（F(q, G − 1)）；只有 1 个单位时用 HC3。β 为标准化系数，虚拟变量不报告 β。",
          "多层模型：按单位的随机截距模型（REML）与 ICC；估计落在边界或不收敛时回退到聚类稳健 OLS，并注明原因。",
          "调节：交互项由中心化变量相乘；简单斜率取调节变量均值 ±1 SD；Johnson–Neyman 区间给出效应显著的调节变量取值范围。",
          "中介：路径为 OLS 估计；间接效应 a·b 的置信区间为 5000 次百分位 Bootstrap（固定随机种子，可重复），按单位整体重抽样（聚类 Bootstrap），以反映同一单位答卷之间的相关。",
@@ -492,8 +493,10 @@ def _methods_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
          "loadings; discriminant validity by Fornell–Larcker and HTMT2.",
          "Common-method variance: Harman's single-factor test (share of the first unrotated component; > 40% flags a "
          "risk). The test is a minimum check only.",
-         "Regression: hierarchical OLS with R², ΔR² and its F-test per block; SEs clustered by unit (CR1, G − 1 df), HC3 "
-         "with fewer than 20 units; β standardised, not reported for dummies.",
+         "Regression: hierarchical OLS with R² and ΔR² per block; with 2 or more units SEs are clustered by unit: CR2 "
+         "(Bell & McCaffrey, 2002) with Satterthwaite df (Pustejovsky & Tipton, 2018) below 40 units, CR1 (G − 1 df) "
+         "from 40 on; ΔR² is tested by a cluster-robust Wald test (F(q, G − 1)); HC3 with a single unit. β "
+         "standardised, not reported for dummies.",
          "Multilevel: random intercept by unit (REML) with the ICC; on a boundary estimate or non-convergence the "
          "cluster-robust OLS stands, with the reason stated.",
          "Moderation: centred products; simple slopes at the moderator's mean ± 1 SD; the Johnson–Neyman interval.",

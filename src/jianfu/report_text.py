@@ -71,10 +71,14 @@ class Words:
 
     def se_type(self, se_type: str | None) -> str:
         if se_type and se_type.startswith("cluster-robust by "):
-            var = se_type.removeprefix("cluster-robust by ")
-            return self.pick(f"按{'单位' if var == 'unit' else var}聚类的稳健标准误", f"standard errors clustered by {var}")
+            var, _, kind = se_type.removeprefix("cluster-robust by ").partition(" (")
+            name = "单位" if var == "unit" else var
+            if kind.startswith("CR2"):
+                return self.pick(f"按{name}聚类的 CR2 稳健标准误（Bell–McCaffrey，Satterthwaite 自由度）",
+                                 f"CR2 standard errors clustered by {var} (Bell–McCaffrey, Satterthwaite df)")
+            return self.pick(f"按{name}聚类的稳健标准误（CR1）", f"standard errors clustered by {var} (CR1)")
         if se_type == "HC3":
-            return self.pick("HC3 稳健标准误（单位数不足以聚类）", "HC3 robust standard errors (too few units to cluster)")
+            return self.pick("HC3 稳健标准误（只有 1 个单位，无法聚类）", "HC3 robust standard errors (one unit only: no clustering)")
         return se_type or ""
 
 
