@@ -1,0 +1,1 @@
+"""Entry points of the Prefect flows (deployments reference ``flows/<name>.py:<flow>``)."""

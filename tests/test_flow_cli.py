@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from jianfu.cli import app
+from jianfu_flows.cli import app
 from jianfu.report import SHEETS
 
 # The contract's flags; more may be added (``invalid`` was).
@@ -135,7 +135,7 @@ def test_cli_usage_errors_exit_2(tmp_path):
 def test_validate_json_never_starts_prefect(survey_files, tmp_path):
     bad = tmp_path / "bad.xlsm"
     bad.write_bytes(survey_files["wjx-text"].read_bytes())
-    code = ("import sys, json; from typer.testing import CliRunner; from jianfu.cli import app; "
+    code = ("import sys, json; from typer.testing import CliRunner; from jianfu_flows.cli import app; "
             f"r = CliRunner().invoke(app, ['validate', {str(survey_files['csv'])!r}, {str(bad)!r}, '--json']); "
             "print(json.dumps({'code': r.exit_code, 'out': r.stdout, 'prefect': 'prefect' in sys.modules}))")
     out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

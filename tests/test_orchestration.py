@@ -192,7 +192,7 @@ def test_serve_registers_the_scheduled_deployments(prefect_harness, tmp_path):
                          "wave: {rule: '%Y-Q{quarter}'}\ninbox: {interval_minutes: 7, settle_seconds: 3}\n"
                          "reanalysis: {cron: '30 6 * * 2'}\n", encoding="utf-8")
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "jianfu.cli", "serve", "--schedules", str(schedules)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "jianfu_flows.cli", "serve", "--schedules", str(schedules)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         found = {}
@@ -229,7 +229,7 @@ def test_inbox_flow_killed_after_storing_is_finished_by_a_plain_rerun(inst, tmp_
     settings = engine.Settings.under(tmp_path / "data")
     for office, seed in (("城关镇", 71), ("东城街道", 72)):
         _drop(settings.inbox_dir, office, "数据.xlsx", simulate(inst, n=80, seed=seed), inst)
-    args = [sys.executable, "-m", "jianfu.cli", "inbox", "--settle", "0", "--wave", "k", "--out",
+    args = [sys.executable, "-m", "jianfu_flows.cli", "inbox", "--settle", "0", "--wave", "k", "--out",
             str(tmp_path / "reports"), "--json"]
     # No pipes: the orphaned server would hold them open and a read would never end.
     proc = subprocess.Popen(args, env={**env, "JIANFU_FAULT_AT": "stored"}, stdout=subprocess.DEVNULL,

@@ -68,7 +68,7 @@ def test_an_id_number_typed_in_an_answer_cell_is_not_stored(inst, tmp_path):
 def test_validate_strict_on_the_command_line(inst, tmp_path):
     from typer.testing import CliRunner
 
-    from jianfu.cli import app
+    from jianfu_flows.cli import app
 
     path, _ = _csv(inst, tmp_path, {10: "很很同意"}, n=200)
     runner = CliRunner()

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jianfu import paths
-from jianfu.cli import app
+from jianfu_flows.cli import app
 from jianfu.errors import PlanError
 from jianfu.plan import load_plan
 from jianfu.synth import simulate, write_survey

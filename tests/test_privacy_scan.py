@@ -100,7 +100,7 @@ def test_no_personal_data_in_anything_jianfu_writes(inst, plan, leaky, tmp_path)
     env = {**os.environ, "JIANFU_DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect"),
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "JIANFU_NO_PROGRESS": "1",
            "PREFECT_LOGGING_LEVEL": "DEBUG"}
-    proc = subprocess.run([sys.executable, "-m", "jianfu.cli", "run", "--json", "--wave", "p", "--out",
+    proc = subprocess.run([sys.executable, "-m", "jianfu_flows.cli", "run", "--json", "--wave", "p", "--out",
                            str(tmp_path / "reports"), str(good), str(bad)], env=env, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -25,7 +25,7 @@ from jianfu.readers import sha256_file
 
 from corpus import INJECTION, build
 
-JIANFU = [sys.executable, "-m", "jianfu.cli"]
+JIANFU = [sys.executable, "-m", "jianfu_flows.cli"]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,188 @@
+"""The CLI commands that run Prefect flows, added to the engine's CLI (:data:`jianfu.cli.app`).
+
+``jianfu`` (the console script) is this module's :data:`app`: the engine's commands
+(``validate``, ``template``, ``synth``, ``docs``, ``doctor``) need no Prefect and start at once;
+``run``, ``inbox``, ``reanalyse``, ``serve``, ``deploy`` and ``demo`` are here because they run the
+flows of :mod:`jianfu_flows`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from jianfu import paths
+from jianfu.cli import (InstrumentOpt, JsonOpt, Lang, SheetOpt, StrictOpt, _clean_json, _dump, _err, _load,
+                        _load_with_plan, _print_human, _progress, app)
+from jianfu.instrument import InstrumentError
+from jianfu.plan import PlanError
+
+__all__ = ["app", "main"]
+
+
+def _call_flow(module: str, name: str, **params):
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Anything the flow machinery prints goes to stderr: stdout is reserved for --json.
+    with contextlib.redirect_stdout(sys.stderr), _progress():
+        import importlib
+
+        flow = getattr(importlib.import_module(module), name)
+        address = os.environ.get("JIANFU_DASK_ADDRESS")
+        if address:  # run the tasks on a Dask cluster (pip install -e ".[dask]")
+            from prefect_dask import DaskTaskRunner
+
+            flow = flow.with_options(task_runner=DaskTaskRunner(address=address))
+        return flow(**params)
+
+
+def _run_flow(files: list[Path], instrument: Path, wave: Optional[str], out: Optional[Path],
+              data_dir: Optional[Path] = None, sheet: Optional[str] = None, lang: str = "zh",
+              strict: bool = False) -> dict:
+    return _call_flow("jianfu_flows.survey_pipeline", "survey_pipeline", files=[str(f) for f in files],
+                      instrument=str(instrument), wave=wave, out=str(out) if out else None,
+                      data_dir=str(data_dir) if data_dir else None, sheet=sheet, lang=lang, strict=strict)
+
+
+@app.command()
+def run(files: Annotated[list[Path], typer.Argument(help="uploaded survey files (.xlsx/.xls/.csv)")],
+        instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+        wave: Annotated[Optional[str], typer.Option(help="survey wave label (default: YYYY-MM)")] = None,
+        out: Annotated[Optional[Path], typer.Option(help="report folder (default: reports/)")] = None,
+        sheet: SheetOpt = None,
+        lang: Annotated[Lang, typer.Option(help="report language: zh (default) or en")] = Lang.zh,
+        strict: StrictOpt = False, json_: JsonOpt = False) -> None:
+    """Ingest, clean, store, score, model and report (through the Prefect flow)."""
+    _load_with_plan(instrument)
+    try:
+        summary = _clean_json(_run_flow(files, instrument, wave, out, sheet=sheet, lang=lang.value, strict=strict))
+    except (InstrumentError, PlanError) as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from None
+    if json_:
+        print(_dump(summary))
+    else:
+        _print_human(summary)
+        print(summary["report"])
+    raise typer.Exit(0 if any(f["status"] == "accepted" for f in summary["files"]) else 1)
+
+
+@app.command()
+def inbox(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+          wave: Annotated[Optional[str], typer.Option(help="wave label (default: from flows/schedules.yaml's rule)")] = None,
+          out: Annotated[Optional[Path], typer.Option(help="report folder (default: reports/)")] = None,
+          settle: Annotated[float, typer.Option(help="skip files modified less than this many seconds ago")] = 5.0,
+          lang: Annotated[Lang, typer.Option(help="report language")] = Lang.zh, json_: JsonOpt = False) -> None:
+    """Process new uploads in data/inbox/<office>/ once and refresh the wave's report."""
+    _load_with_plan(instrument)
+    from .serve import load_schedules
+
+    rules = load_schedules()
+    result = _clean_json(_call_flow("jianfu_flows.inbox", "inbox", instrument=str(instrument), wave=wave,
+                                    wave_rule=rules.wave.rule, timezone=rules.timezone,
+                                    out=str(out) if out else None, settle_seconds=settle, lang=lang.value))
+    if json_:
+        print(_dump(result))
+    else:
+        if result["summary"]:
+            _print_human(result["summary"])
+        for s in result["skipped"]:
+            _err(f"  未处理 skipped: {s['message']}")
+        _err(f"新文件 new files: {result['new_files']}；重复发送 re-sent: {result['duplicates']}；"
+             f"其他进程处理中 held by another run: {result['held']}")
+        if result["report"]:
+            print(result["report"])
+
+
+@app.command()
+def reanalyse(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+              wave: Annotated[Optional[str], typer.Option(help="wave to rebuild (default: the latest)")] = None,
+              out: Annotated[Optional[Path], typer.Option(help="report folder (default: reports/)")] = None,
+              lang: Annotated[Lang, typer.Option(help="report language")] = Lang.zh, json_: JsonOpt = False) -> None:
+    """Rebuild a wave's report from the store (after editing the analysis plan, say)."""
+    _load_with_plan(instrument)
+    summary = _call_flow("jianfu_flows.reanalysis", "reanalysis", instrument=str(instrument), wave=wave,
+                         out=str(out) if out else None, lang=lang.value)
+    if summary is None:
+        _err("数据库中没有该问卷的数据 / the store holds no rows of this instrument")
+        raise typer.Exit(1)
+    if json_:
+        print(_dump(_clean_json(summary)))
+    else:
+        print(summary["report"])
+
+
+@app.command()
+def serve(schedules: Annotated[Path, typer.Option(help="schedule file")] = Path("flows/schedules.yaml")) -> None:
+    """Serve the inbox and reanalysis deployments with the schedules in flows/schedules.yaml.
+
+    Uses the Prefect server at PREFECT_API_URL (``prefect server start``); stop with Ctrl-C.
+    """
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from pydantic import ValidationError
+
+    from .serve import deployments, load_schedules
+
+    path = schedules if schedules.is_absolute() or schedules.exists() else paths.PROJ_ROOT / schedules
+    try:
+        rules = load_schedules(path)
+    except (OSError, ValidationError, ValueError) as exc:
+        _err(f"日程文件有误 / bad schedule file {path}: {exc}")
+        raise typer.Exit(2) from None
+    if not os.environ.get("PREFECT_API_URL"):
+        _err("提示 note: PREFECT_API_URL 未设置，将使用临时服务器，定时任务不会持久 / PREFECT_API_URL is not set: "
+             "schedules need a running server (`prefect server start`, then export PREFECT_API_URL)")
+    import prefect
+
+    _err(f"serving inbox every {rules.inbox.interval_minutes:g} min and reanalysis at '{rules.reanalysis.cron}' "
+         f"({rules.timezone})")
+    prefect.serve(*deployments(rules))
+
+
+@app.command()
+def deploy(pool: Annotated[str, typer.Option(help="Prefect work pool (create it with `prefect work-pool create`)")],
+           schedules: Annotated[Path, typer.Option(help="schedule file")] = Path("flows/schedules.yaml"),
+           data_dir: Annotated[Optional[Path], typer.Option(help="data folder the workers share")] = None,
+           out: Annotated[Optional[Path], typer.Option(help="report folder the workers share")] = None) -> None:
+    """Register the scheduled deployments with a work pool, for `prefect worker start` on other machines."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from .serve import deploy_to_pool, load_schedules
+
+    if not os.environ.get("PREFECT_API_URL"):
+        _err("需要先设置 PREFECT_API_URL / set PREFECT_API_URL to your Prefect server first "
+             "(e.g. export PREFECT_API_URL=http://127.0.0.1:4200/api)")
+        raise typer.Exit(2)
+    path = schedules if schedules.is_absolute() or schedules.exists() else paths.PROJ_ROOT / schedules
+    with contextlib.redirect_stdout(sys.stderr):
+        ids = deploy_to_pool(load_schedules(path), pool, str(data_dir) if data_dir else None,
+                             str(out) if out else None)
+    for i in ids:
+        print(i)
+
+
+@app.command()
+def demo(n: Annotated[int, typer.Option("--n", min=50)] = 800) -> None:
+    """Make the bundled sample (if absent) and run the whole pipeline on it."""
+    from jianfu.synth import simulate, write_survey
+
+    sample = paths.SAMPLE_DIR / "wjx_sample.xlsx"
+    inst = _load(paths.DEFAULT_INSTRUMENT)
+    if not sample.exists():
+        write_survey(simulate(inst, n=n, seed=2024), inst, sample, fmt="wjx-text")
+        _err(f"sample survey written: {sample}")
+    summary = _run_flow([sample], paths.DEFAULT_INSTRUMENT, "demo", None)
+    _print_human(summary)
+    print(summary["report"])
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
