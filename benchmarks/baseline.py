@@ -29,7 +29,11 @@ def main(path: str) -> None:
         key = header_key(str(col).split("、", 1)[-1].strip("()（）"))
         if key in texts:
             columns[texts[key].id] = col
-    rs = inst.response_scales["agree5"] if "agree5" in inst.response_scales else next(iter(inst.response_scales.values()))
+    rs = (
+        inst.response_scales["agree5"]
+        if "agree5" in inst.response_scales
+        else next(iter(inst.response_scales.values()))
+    )
     codes = {label: code for code, label in rs.labels.items()}
     items = pd.DataFrame({i: frame[c].map(codes) for i, c in columns.items()})
     for s in inst.first_order_scales:
@@ -45,8 +49,11 @@ def main(path: str) -> None:
     scores = pd.DataFrame(scores)
     burden = inst.scale("burden")
     scores["burden"] = scores[list(burden.subscales)].mean(axis=1)
-    smf.ols("burden ~ incentive_power + coordination_power + disciplinary_power + discretion_resources"
-            " + accountability_pressure", data=scores).fit()
+    smf.ols(
+        "burden ~ incentive_power + coordination_power + disciplinary_power + discretion_resources"
+        " + accountability_pressure",
+        data=scores,
+    ).fit()
 
 
 if __name__ == "__main__":

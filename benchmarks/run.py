@@ -72,22 +72,51 @@ def main(sizes: list[int]) -> dict:
     rows = []
     for n in sizes:
         path = export(n)
-        floor = measure([PY, "-c", "import sys; from python_calamine import CalamineWorkbook as W; "
-                                   "W.from_path(sys.argv[1]).get_sheet_by_index(0).to_python()", str(path)], env)
+        floor = measure(
+            [
+                PY,
+                "-c",
+                "import sys; from python_calamine import CalamineWorkbook as W; "
+                "W.from_path(sys.argv[1]).get_sheet_by_index(0).to_python()",
+                str(path),
+            ],
+            env,
+        )
         baseline = measure([PY, str(HERE / "baseline.py"), str(path)], env)
         validate = measure([PY, "-m", "jianfu.cli", "validate", "--json", str(path)], env)
         run_env = {**env, "JIANFU_DATA_DIR": str(work / f"data{n}")}
-        run = measure([PY, "-m", "jianfu.cli", "run", "--json", "--wave", "bench", "--out", str(work / "reports"),
-                       str(path)], run_env)
-        rows.append({"n": n, "mb": path.stat().st_size / 2**20, "floor_s": floor[0], "floor_rss": floor[1],
-                     "baseline_s": baseline[0], "baseline_rss": baseline[1], "validate_s": validate[0],
-                     "validate_rss": validate[1], "run_s": run[0], "run_rss": run[1],
-                     "run_ex_prefect_s": max(run[0] - startup, 1e-9)})
-        print(f"{n:>7} rows: floor {floor[0]:.1f}s, baseline {baseline[0]:.1f}s, validate {validate[0]:.1f}s, "
-              f"run {run[0]:.1f}s", file=sys.stderr)
+        run = measure(
+            [PY, "-m", "jianfu.cli", "run", "--json", "--wave", "bench", "--out", str(work / "reports"), str(path)],
+            run_env,
+        )
+        rows.append(
+            {
+                "n": n,
+                "mb": path.stat().st_size / 2**20,
+                "floor_s": floor[0],
+                "floor_rss": floor[1],
+                "baseline_s": baseline[0],
+                "baseline_rss": baseline[1],
+                "validate_s": validate[0],
+                "validate_rss": validate[1],
+                "run_s": run[0],
+                "run_rss": run[1],
+                "run_ex_prefect_s": max(run[0] - startup, 1e-9),
+            }
+        )
+        print(
+            f"{n:>7} rows: floor {floor[0]:.1f}s, baseline {baseline[0]:.1f}s, validate {validate[0]:.1f}s, "
+            f"run {run[0]:.1f}s",
+            file=sys.stderr,
+        )
     shutil.rmtree(work, ignore_errors=True)
-    result = {"when": datetime.now().isoformat(timespec="seconds"), "machine": machine(),
-              "prefect_startup_s": startup, "rows": rows, "targets": TARGETS}
+    result = {
+        "when": datetime.now().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "prefect_startup_s": startup,
+        "rows": rows,
+        "targets": TARGETS,
+    }
     return result
 
 
@@ -104,21 +133,26 @@ def table(result: dict) -> str:
     """The markdown table. Targets are judged at 100k rows, where the issue sets them; at small
     sizes Prefect's start-up (which varies by seconds between runs) swamps every ratio."""
     ok = lambda good: "✓" if good else "✗ missed"  # noqa: E731
-    lines = [f"Benchmark {result['when']} on {result['machine']}",
-             f"Prefect fixed start-up (temporary server + one trivial flow): {result['prefect_startup_s']:.1f} s", "",
-             "| rows | file MB | parse floor s | baseline s | validate s | run s | run − Prefect s "
-             "| (run − Prefect) / floor, target ≤ 3 | baseline / run, target ≥ 3 | baseline / (run − Prefect) "
-             "| peak RSS MB of run, target ≤ 1536 |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Benchmark {result['when']} on {result['machine']}",
+        f"Prefect fixed start-up (temporary server + one trivial flow): {result['prefect_startup_s']:.1f} s",
+        "",
+        "| rows | file MB | parse floor s | baseline s | validate s | run s | run − Prefect s "
+        "| (run − Prefect) / floor, target ≤ 3 | baseline / run, target ≥ 3 | baseline / (run − Prefect) "
+        "| peak RSS MB of run, target ≤ 1536 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in result["rows"]:
         judged = r["n"] >= 100_000
         verdict = (lambda good: " " + ok(good)) if judged else (lambda good: "")  # noqa: E731
         vs_floor = r["run_ex_prefect_s"] / r["floor_s"]
         speedup = r["baseline_s"] / r["run_s"]
-        lines.append(f"| {r['n']:,} | {r['mb']:.1f} | {r['floor_s']:.2f} | {r['baseline_s']:.2f} | {r['validate_s']:.2f} "
-                     f"| {r['run_s']:.2f} | {r['run_ex_prefect_s']:.2f} | {vs_floor:.1f}{verdict(vs_floor <= 3)} "
-                     f"| {speedup:.1f}{verdict(speedup >= 3)} | {r['baseline_s'] / r['run_ex_prefect_s']:.1f} "
-                     f"| {r['run_rss']:.0f}{verdict(r['run_rss'] <= TARGETS['rss_mb_100k'])} |")
+        lines.append(
+            f"| {r['n']:,} | {r['mb']:.1f} | {r['floor_s']:.2f} | {r['baseline_s']:.2f} | {r['validate_s']:.2f} "
+            f"| {r['run_s']:.2f} | {r['run_ex_prefect_s']:.2f} | {vs_floor:.1f}{verdict(vs_floor <= 3)} "
+            f"| {speedup:.1f}{verdict(speedup >= 3)} | {r['baseline_s'] / r['run_ex_prefect_s']:.1f} "
+            f"| {r['run_rss']:.0f}{verdict(r['run_rss'] <= TARGETS['rss_mb_100k'])} |"
+        )
     by_n = {r["n"]: r for r in result["rows"]}
     if 10_000 in by_n and 100_000 in by_n:
         growth = by_n[100_000]["run_ex_prefect_s"] / by_n[10_000]["run_ex_prefect_s"]

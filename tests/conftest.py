@@ -34,8 +34,10 @@ def survey(inst):
 @pytest.fixture(scope="session")
 def survey_files(inst, survey, tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("surveys")
-    return {fmt: write_survey(survey, inst, d / f"survey_{fmt}.{'csv' if fmt == 'csv' else 'xlsx'}", fmt)
-            for fmt in ("wjx-text", "wjx-code", "template", "csv", "tencent")}
+    return {
+        fmt: write_survey(survey, inst, d / f"survey_{fmt}.{'csv' if fmt == 'csv' else 'xlsx'}", fmt)
+        for fmt in ("wjx-text", "wjx-code", "template", "csv", "tencent")
+    }
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,12 @@ def _imports(path: Path) -> list[tuple[int, str]]:
 
 
 def test_engine_imports_no_orchestration():
-    hits = [f"{p.relative_to(ROOT)}:{line}: {name}" for p in sorted((ROOT / "src" / "jianfu").rglob("*.py"))
-            for line, name in _imports(p) if name.split(".")[0] in FORBIDDEN_IN_ENGINE]
+    hits = [
+        f"{p.relative_to(ROOT)}:{line}: {name}"
+        for p in sorted((ROOT / "src" / "jianfu").rglob("*.py"))
+        for line, name in _imports(p)
+        if name.split(".")[0] in FORBIDDEN_IN_ENGINE
+    ]
     assert not hits, "the engine must not import Prefect or the flows:\n" + "\n".join(hits)
 
 

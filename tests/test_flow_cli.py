@@ -12,8 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from jianfu_flows.cli import app
 from jianfu.report import SHEETS
+from jianfu_flows.cli import app
 
 # The contract's flags; more may be added (``invalid`` was).
 FLAGS = {"speeder", "straightline", "attention", "incomplete", "duplicate"}
@@ -38,12 +38,19 @@ def test_flow_end_to_end(prefect_harness, inst, survey, survey_files, tmp_path, 
     bad = tmp_path / "bad.csv"
     bad.write_text("x,y\n1,2\n", encoding="utf-8")
     try:
-        summary = survey_pipeline(files=[str(survey_files["wjx-text"]), str(bad)], wave="2026-10",
-                                  out=str(tmp_path / "reports"), data_dir=str(tmp_path / "data"))
+        summary = survey_pipeline(
+            files=[str(survey_files["wjx-text"]), str(bad)],
+            wave="2026-10",
+            out=str(tmp_path / "reports"),
+            data_dir=str(tmp_path / "data"),
+        )
     finally:
         prefect_logger.removeHandler(caplog.handler)
-    assert summary["rows"] == {"read": len(survey.answers), "accepted": len(survey.answers) - survey.n_quarantined,
-                               "quarantined": survey.n_quarantined}
+    assert summary["rows"] == {
+        "read": len(survey.answers),
+        "accepted": len(survey.answers) - survey.n_quarantined,
+        "quarantined": survey.n_quarantined,
+    }
     assert summary["flags"] == survey.injected
     assert [f["status"] for f in summary["files"]] == ["accepted", "rejected"]
     assert summary["files"][1]["errors"]
@@ -52,6 +59,7 @@ def test_flow_end_to_end(prefect_harness, inst, survey, survey_files, tmp_path, 
     assert wb.sheetnames[: len(SHEETS)] == SHEETS
     ws = wb["回归结果"]
     values = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, float)]
+
     # openpyxl stores 16 significant digits
     def written(x: float) -> bool:
         return any(abs(v - x) <= 1e-12 * max(1.0, abs(x)) for v in values)
@@ -78,8 +86,9 @@ def test_flow_end_to_end(prefect_harness, inst, survey, survey_files, tmp_path, 
 
 @pytest.mark.prefect
 def test_cli_run_json_contract(prefect_harness, cli_env, inst, survey, survey_files):
-    result = CliRunner().invoke(app, ["run", str(survey_files["wjx-code"]), "--json", "--wave", "w1",
-                                      "--out", str(cli_env / "reports")])
+    result = CliRunner().invoke(
+        app, ["run", str(survey_files["wjx-code"]), "--json", "--wave", "w1", "--out", str(cli_env / "reports")]
+    )
     assert result.exit_code == 0, result.output
     d = json.loads(result.stdout)
     assert {"report", "instrument", "files", "rows", "flags", "scales", "models"} <= set(d)
@@ -101,8 +110,17 @@ def test_cli_run_json_contract(prefect_harness, cli_env, inst, survey, survey_fi
     probe = d["models"]["fault_tolerance_moderation"]["probes"]["accountability_pressure:fault_tolerance"]
     assert len(probe["simple_slopes"]) == 3 and "bounds" in probe["johnson_neyman"]
     psy = d["psychometrics"]
-    assert {"kmo", "bartlett", "parallel_analysis", "efa", "harman", "cfa", "descriptives", "correlations",
-            "group_comparisons"} <= set(psy)
+    assert {
+        "kmo",
+        "bartlett",
+        "parallel_analysis",
+        "efa",
+        "harman",
+        "cfa",
+        "descriptives",
+        "correlations",
+        "group_comparisons",
+    } <= set(psy)
     assert {"chi2", "df", "cfi", "tli", "rmsea", "rmsea_ci", "srmr"} <= set(psy["cfa"]["fit"])
     assert set(psy["cfa"]["htmt"]) == {s.id for s in inst.first_order_scales}
     assert {g["by"] for g in psy["group_comparisons"]} == {"level", "leader"}
@@ -114,8 +132,9 @@ def test_cli_run_json_contract(prefect_harness, cli_env, inst, survey, survey_fi
 def test_cli_run_exits_1_when_no_file_is_accepted(prefect_harness, cli_env):
     bad = cli_env / "nothing.csv"
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["run", str(bad), str(cli_env / "missing.xlsx"), "--json",
-                                      "--out", str(cli_env / "r")])
+    result = CliRunner().invoke(
+        app, ["run", str(bad), str(cli_env / "missing.xlsx"), "--json", "--out", str(cli_env / "r")]
+    )
     assert result.exit_code == 1
     d = json.loads(result.stdout)
     assert [f["status"] for f in d["files"]] == ["rejected", "rejected"]
@@ -135,11 +154,14 @@ def test_cli_usage_errors_exit_2(tmp_path):
 def test_validate_json_never_starts_prefect(survey_files, tmp_path):
     bad = tmp_path / "bad.xlsm"
     bad.write_bytes(survey_files["wjx-text"].read_bytes())
-    code = ("import sys, json; from typer.testing import CliRunner; from jianfu_flows.cli import app; "
-            f"r = CliRunner().invoke(app, ['validate', {str(survey_files['csv'])!r}, {str(bad)!r}, '--json']); "
-            "print(json.dumps({'code': r.exit_code, 'out': r.stdout, 'prefect': 'prefect' in sys.modules}))")
-    out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                    check=True).stdout.splitlines()[-1])
+    code = (
+        "import sys, json; from typer.testing import CliRunner; from jianfu_flows.cli import app; "
+        f"r = CliRunner().invoke(app, ['validate', {str(survey_files['csv'])!r}, {str(bad)!r}, '--json']); "
+        "print(json.dumps({'code': r.exit_code, 'out': r.stdout, 'prefect': 'prefect' in sys.modules}))"
+    )
+    out = json.loads(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+    )
     assert out["prefect"] is False
     assert out["code"] == 1
     d = json.loads(out["out"])
@@ -159,8 +181,7 @@ def test_template_and_synth_commands(tmp_path, inst):
     ws = wb["问卷数据"]
     assert ws.freeze_panes == "A2"
     headers = [c.value for c in ws[1]]
-    coded = [h for h in headers if h not in {"您所在的单位名称（乡镇、街道或村社区）",
-                                              inst.open_questions[0].text.zh}]
+    coded = [h for h in headers if h not in {"您所在的单位名称（乡镇、街道或村社区）", inst.open_questions[0].text.zh}]
     validated = {str(r).split(":")[0] for dv in ws.data_validations.dataValidation for r in dv.sqref.ranges}
     assert len(validated) == len(coded)
     s = tmp_path / "s.csv"
@@ -174,8 +195,13 @@ def test_real_cli_subprocess_stdout_is_pure_json(survey_files, tmp_path):
     exe = Path(sys.executable).with_name("jianfu")
     env = {**os.environ, "JIANFU_DATA_DIR": str(tmp_path / "data"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
-    proc = subprocess.run([str(exe), "run", str(survey_files["csv"]), "--json", "--out", str(tmp_path / "r")],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [str(exe), "run", str(survey_files["csv"]), "--json", "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     d = json.loads(proc.stdout)
     assert d["files"][0]["format"] == "csv" and Path(d["report"]).exists()

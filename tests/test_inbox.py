@@ -68,12 +68,21 @@ def _state(settings: engine.Settings, inst) -> dict:
     answers = rows.drop(columns=["uploaded_at", "status", "reasons"]).sort_values(["_file_sha256", "_row"])
     # Each data folder has its own hashing key: compare which rows carry a respondent key, not the key.
     answers["_respondent_key"] = answers["_respondent_key"].notna()
-    filed = sorted(p.relative_to(settings.processed_dir.parent).parts[:2] + (p.name.split("_", 1)[1],)
-                   for d in (settings.processed_dir, settings.rejected_dir) if d.exists()
-                   for p in d.rglob("*") if p.is_file())
-    return {"files": files, "receipts": receipts, "rows": answers.reset_index(drop=True), "filed": filed,
-            "inbox": sorted(p.name for p in settings.inbox_dir.rglob("*") if p.is_file()),
-            "archive": sorted(p.name for p in settings.archive_dir.iterdir())}
+    filed = sorted(
+        p.relative_to(settings.processed_dir.parent).parts[:2] + (p.name.split("_", 1)[1],)
+        for d in (settings.processed_dir, settings.rejected_dir)
+        if d.exists()
+        for p in d.rglob("*")
+        if p.is_file()
+    )
+    return {
+        "files": files,
+        "receipts": receipts,
+        "rows": answers.reset_index(drop=True),
+        "filed": filed,
+        "inbox": sorted(p.name for p in settings.inbox_dir.rglob("*") if p.is_file()),
+        "archive": sorted(p.name for p in settings.archive_dir.iterdir()),
+    }
 
 
 def _assert_same(a: dict, b: dict) -> None:
@@ -139,8 +148,12 @@ def test_two_inbox_processes_at_once_take_every_file_exactly_once(inst, tmp_path
     settings = engine.Settings.under(tmp_path / "data", tmp_path / "reports")
     for o in range(4):
         for k in range(5):
-            write_survey(simulate(inst, n=40, seed=1000 + 10 * o + k, inject=False), inst,
-                         settings.inbox_dir / f"office{o}" / f"f{k}.csv", fmt="csv")
+            write_survey(
+                simulate(inst, n=40, seed=1000 + 10 * o + k, inject=False),
+                inst,
+                settings.inbox_dir / f"office{o}" / f"f{k}.csv",
+                fmt="csv",
+            )
     _age(settings.inbox_dir)
     args = [sys.executable, "-c", _RUNNER, str(settings.inbox_dir.parent), str(settings.reports_dir), WAVE]
     procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -184,8 +197,9 @@ def test_doctor_repairs_v1_losses_from_the_archive(inst, plan, uploads, plain, t
         rows = store.rows(inst)
     key = ["_file_sha256", "_row"]
     rows["_respondent_key"] = rows["_respondent_key"].notna()
-    pd.testing.assert_frame_equal(rows.sort_values(key)[plain["rows"].columns].reset_index(drop=True),
-                                  plain["rows"], check_dtype=False)
+    pd.testing.assert_frame_equal(
+        rows.sort_values(key)[plain["rows"].columns].reset_index(drop=True), plain["rows"], check_dtype=False
+    )
 
 
 def test_data_folders_and_files_are_private(inst, plan, uploads, tmp_path):

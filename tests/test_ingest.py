@@ -17,7 +17,6 @@ from jianfu.synth import survey_table
 from jianfu.template import write_template
 
 
-
 @pytest.mark.parametrize("fmt", ["wjx-text", "wjx-code", "template", "csv", "tencent"])
 def test_each_layout_is_detected_matched_and_flagged(inst, survey, survey_files, fmt):
     r = ingest_file(survey_files[fmt], inst)
@@ -59,8 +58,12 @@ def test_reordered_columns_and_extra_columns(inst, survey, tmp_path):
 
 def test_header_variants_match(inst, tmp_path):
     item = inst.items[0]
-    headers = [f"12、({item.text.zh})", f"(1)12. {item.text.zh}：", f"12.\t{item.text.zh}",
-               f"12、（{item.text.zh.replace('，', ',')}）"]
+    headers = [
+        f"12、({item.text.zh})",
+        f"(1)12. {item.text.zh}：",
+        f"12.\t{item.text.zh}",
+        f"12、（{item.text.zh.replace('，', ',')}）",
+    ]
     for h in headers:
         frame = pd.DataFrame({h: ["非常同意", "比较同意", "不确定"], "您所在单位的层级": ["乡镇"] * 3})
         path = tmp_path / "h.csv"
@@ -95,12 +98,23 @@ def _wb_bytes_with(path, extra: dict[str, bytes]):
             zf.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
 
 
-@pytest.mark.parametrize("case,code", [
-    ("corrupt", "file.corrupt"), ("macro", "file.macro"), ("xlsm", "file.macro"), ("encrypted", "file.encrypted"),
-    ("empty_file", "file.empty"), ("empty_sheet", "sheet.empty"), ("header_only", "sheet.header_only"),
-    ("no_items", "sheet.no_items"), ("too_large", "file.too_large"), ("zip_bomb", "file.zip_bomb"),
-    ("bad_encoding", "file.encoding"), ("pdf", "file.type"),
-])
+@pytest.mark.parametrize(
+    "case,code",
+    [
+        ("corrupt", "file.corrupt"),
+        ("macro", "file.macro"),
+        ("xlsm", "file.macro"),
+        ("encrypted", "file.encrypted"),
+        ("empty_file", "file.empty"),
+        ("empty_sheet", "sheet.empty"),
+        ("header_only", "sheet.header_only"),
+        ("no_items", "sheet.no_items"),
+        ("too_large", "file.too_large"),
+        ("zip_bomb", "file.zip_bomb"),
+        ("bad_encoding", "file.encoding"),
+        ("pdf", "file.type"),
+    ],
+)
 def test_refusals_are_clear_and_bilingual(inst, tmp_path, survey_files, case, code):
     limits = Limits()
     if case == "corrupt":
@@ -171,8 +185,13 @@ def test_personal_data_never_leaves_ingest(inst, survey, survey_files, tmp_path)
     r = ingest_file(path, inst, secret=b"k" * 32)
     assert r.status == "accepted"
     blob = r.frame.astype(str).to_csv()
-    for secret in [*survey.pii["name"].head(50), *survey.pii["phone"].head(50), *survey.pii["ip"].head(50),
-                   "110101199003071234", "a.b@example.com"]:
+    for secret in [
+        *survey.pii["name"].head(50),
+        *survey.pii["phone"].head(50),
+        *survey.pii["ip"].head(50),
+        "110101199003071234",
+        "a.b@example.com",
+    ]:
         assert secret not in blob
     assert r.frame["_respondent_key"].notna().all()
     codes = {w.code for w in r.warnings}
@@ -215,6 +234,9 @@ def test_a_duplicated_header_is_named_by_both_column_letters(inst, survey, tmp_p
     r = ingest_file(path, inst)
     [p] = [p for p in r.errors if p.code == "header.duplicate"]
     first = chr(ord("A") + cols.index(item))
-    last = "".join(chr(65 + d) for d in ((len(cols)) // 26 - 1, len(cols) % 26)) if len(cols) >= 26 \
+    last = (
+        "".join(chr(65 + d) for d in ((len(cols)) // 26 - 1, len(cols) % 26))
+        if len(cols) >= 26
         else chr(65 + len(cols))
+    )
     assert f"第 {first} 列" in p.zh and f"第 {last} 列" in p.zh and f"column {last}" in p.en

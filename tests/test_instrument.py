@@ -8,13 +8,36 @@ from jianfu import paths
 from jianfu.instrument import InstrumentError, dump_instrument, parse_instrument, verify_sources
 
 REQUIRED_SCALES = [
-    "accountability_pressure", "blame_avoidance", "incentive_power", "coordination_power", "disciplinary_power",
-    "discretion_resources", "fault_tolerance", "responsibility_clarity", "burden_documents_meetings",
-    "burden_inspection", "burden_digital", "burden_shifting", "burden_hidden", "burden", "initiative",
-    "exhaustion", "digital_literacy",
+    "accountability_pressure",
+    "blame_avoidance",
+    "incentive_power",
+    "coordination_power",
+    "disciplinary_power",
+    "discretion_resources",
+    "fault_tolerance",
+    "responsibility_clarity",
+    "burden_documents_meetings",
+    "burden_inspection",
+    "burden_digital",
+    "burden_shifting",
+    "burden_hidden",
+    "burden",
+    "initiative",
+    "exhaustion",
+    "digital_literacy",
 ]
-REQUIRED_DEMOGRAPHICS = ["unit", "level", "leader", "rank", "tenure", "age_band", "gender", "education",
-                         "staffing", "region"]
+REQUIRED_DEMOGRAPHICS = [
+    "unit",
+    "level",
+    "leader",
+    "rank",
+    "tenure",
+    "age_band",
+    "gender",
+    "education",
+    "staffing",
+    "region",
+]
 
 
 def test_contract_scales_and_demographics(inst):
@@ -28,8 +51,9 @@ def test_contract_scales_and_demographics(inst):
     staffing = next(d for d in inst.demographics if d.id == "staffing")
     assert staffing.options == ["公务员", "事业编制", "聘用", "其他"]
     assert next(d for d in inst.demographics if d.id == "unit").free_text
-    assert inst.attention_checks and all(c.expect in inst.response_scales[c.response_scale].labels
-                                         for c in inst.attention_checks)
+    assert inst.attention_checks and all(
+        c.expect in inst.response_scales[c.response_scale].labels for c in inst.attention_checks
+    )
 
 
 def test_every_first_order_scale_has_4_to_6_items_and_a_reverse_item(inst):
@@ -39,8 +63,13 @@ def test_every_first_order_scale_has_4_to_6_items_and_a_reverse_item(inst):
 
 
 def test_ids_are_unique(inst):
-    ids = [s.id for s in inst.scales] + [i.id for i in inst.items] + [d.id for d in inst.demographics] \
-        + [c.id for c in inst.attention_checks] + [o.id for o in inst.open_questions]
+    ids = (
+        [s.id for s in inst.scales]
+        + [i.id for i in inst.items]
+        + [d.id for d in inst.demographics]
+        + [c.id for c in inst.attention_checks]
+        + [o.id for o in inst.open_questions]
+    )
     assert len(ids) == len(set(ids))
 
 
@@ -70,10 +99,12 @@ def test_round_trip(inst):
 
 def test_broken_yaml_reports_every_problem_with_its_path():
     text = paths.DEFAULT_INSTRUMENT.read_text(encoding="utf-8")
-    broken = (text.replace("response_scale: agree5", "response_scale: agree7", 1)
-              .replace("expect: 4", "expect: 9")
-              .replace("id: ba1", "id: ap1")
-              .replace("  - id: unit\n", "  - id: work_unit\n"))
+    broken = (
+        text.replace("response_scale: agree5", "response_scale: agree7", 1)
+        .replace("expect: 4", "expect: 9")
+        .replace("id: ba1", "id: ap1")
+        .replace("  - id: unit\n", "  - id: work_unit\n")
+    )
     with pytest.raises(InstrumentError) as exc:
         parse_instrument(broken, "broken.yaml")
     problems = exc.value.problems

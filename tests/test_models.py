@@ -26,11 +26,17 @@ from jianfu.plan import PlanError, load_plan
 from jianfu.regression import fit_hierarchical
 from jianfu.synth import population_coefficients, simulate, structural_model_for
 
-EMPOWERMENT = ["incentive_power", "coordination_power", "disciplinary_power", "discretion_resources",
-               "accountability_pressure"]
+EMPOWERMENT = [
+    "incentive_power",
+    "coordination_power",
+    "disciplinary_power",
+    "discretion_resources",
+    "accountability_pressure",
+]
 
 
 # ---------------------------------------------------------------- moderation
+
 
 @pytest.fixture(scope="module")
 def hs_interaction():
@@ -42,8 +48,14 @@ def hs_interaction():
 
 def _args(res):
     V = res.cov_params()
-    return dict(b1=res.params["x"], b3=res.params["x:w"], v11=V.loc["x", "x"], v33=V.loc["x:w", "x:w"],
-                v13=V.loc["x", "x:w"], df=res.df_resid)
+    return dict(
+        b1=res.params["x"],
+        b3=res.params["x:w"],
+        v11=V.loc["x", "x"],
+        v33=V.loc["x:w", "x:w"],
+        v13=V.loc["x", "x:w"],
+        df=res.df_resid,
+    )
 
 
 def test_simple_slopes_and_johnson_neyman_match_r(hs_interaction):
@@ -97,10 +109,11 @@ def test_hierarchical_model_probes_its_interaction_with_its_own_covariance(inst,
 
 # ---------------------------------------------------------------- mediation
 
+
 def test_mediation_indirect_effect_matches_pingouin_docs():
     df = pg.read_dataset("mediation")
     res = mediation(df, "X", ["M"], "Y", n_boot=5000, seed=42)
-    assert round(res["indirect"]["M"]["effect"], 4) == 0.3565          # pingouin docs
+    assert round(res["indirect"]["M"]["effect"], 4) == 0.3565  # pingouin docs
     # Paths as pingouin's table: a = 0.5610, total 0.3961, direct 0.0396 (pingouin's "Y ~ M" row is
     # the simple regression; the b path of the indirect effect controls for X).
     assert res["paths"]["a[M]"]["b"] == pytest.approx(0.561015, abs=1e-6)
@@ -112,8 +125,9 @@ def test_mediation_indirect_effect_matches_pingouin_docs():
     # The bias-corrected interval is pingouin's method; Monte-Carlo error of 5,000 resamples ≈ .005.
     ref = pg.mediation_analysis(data=df, x="X", m="M", y="Y", seed=42, n_boot=5000).set_index("path")
     bc = mediation(df, "X", ["M"], "Y", n_boot=5000, seed=42, method="bc")["indirect"]["M"]
-    assert (bc["ci_low"], bc["ci_high"]) == pytest.approx((ref.loc["Indirect", "CI2.5"], ref.loc["Indirect", "CI97.5"]),
-                                                         abs=0.015)
+    assert (bc["ci_low"], bc["ci_high"]) == pytest.approx(
+        (ref.loc["Indirect", "CI2.5"], ref.loc["Indirect", "CI97.5"]), abs=0.015
+    )
     assert res["indirect"]["M"]["se_boot"] == pytest.approx(ref.loc["Indirect", "se"], abs=0.005)
 
 
@@ -138,7 +152,9 @@ def test_mediation_is_reproducible_and_parallel_mediators_add_up():
     a = mediation(df, "X", ["M", "Mbin"], "Y", n_boot=500, seed=3)
     b = mediation(df, "X", ["M", "Mbin"], "Y", n_boot=500, seed=3)
     assert a["indirect"] == b["indirect"]
-    assert a["indirect"]["total"]["effect"] == pytest.approx(a["indirect"]["M"]["effect"] + a["indirect"]["Mbin"]["effect"])
+    assert a["indirect"]["total"]["effect"] == pytest.approx(
+        a["indirect"]["M"]["effect"] + a["indirect"]["Mbin"]["effect"]
+    )
     assert a["paths"]["total"]["b"] == pytest.approx(a["paths"]["direct"]["b"] + a["indirect"]["total"]["effect"])
 
 
@@ -151,7 +167,7 @@ def test_mediation_model_from_the_plan(inst, plan, survey):
     assert res["type"] == "mediation" and res["n_boot"] == 5000
     ind = res["indirect"]["blame_avoidance"]
     assert ind["ci_low"] < ind["effect"] < ind["ci_high"]
-    assert ind["ci_low"] > 0                                   # the generator has a → b both positive
+    assert ind["ci_low"] > 0  # the generator has a → b both positive
     assert {"b", "se", "p", "beta"} <= set(res["terms"]["accountability_pressure"])
     assert res["terms"]["leader[否]"]["beta"] is None
     assert res["resampling"] == "units" and res["n_clusters"] == survey.answers["unit"].nunique()
@@ -168,12 +184,15 @@ def test_moderated_mediation_from_the_plan(inst, plan, survey):
     imm = res["index_of_moderated_mediation"]
     assert imm["ci_low"] < imm["estimate"] < imm["ci_high"] and imm["estimate"] < 0
     low, mid, high = (c["effect"] for c in res["conditional_indirect"])
-    assert low > mid > high                      # buffering: weaker where fault tolerance is high
-    assert mid == pytest.approx((res["paths"]["a"]["b"] + res["paths"]["a×w"]["b"] *
-                                 res["conditional_indirect"][1]["w"]) * res["paths"]["b"]["b"])
+    assert low > mid > high  # buffering: weaker where fault tolerance is high
+    assert mid == pytest.approx(
+        (res["paths"]["a"]["b"] + res["paths"]["a×w"]["b"] * res["conditional_indirect"][1]["w"])
+        * res["paths"]["b"]["b"]
+    )
 
 
 # ---------------------------------------------------------------- multilevel
+
 
 def _clustered(tau: float, n=3000, groups=60, seed=1):
     rng = np.random.default_rng(seed)
@@ -215,6 +234,7 @@ def test_random_intercept_falls_back_with_too_few_units():
 
 # ---------------------------------------------------------------- plan
 
+
 def test_plan_declares_the_issue_models(plan):
     kinds = {m.id: m.type for m in plan.models}
     assert kinds["empowerment_burden"] == "ols" and kinds["blame_mediation"] == "mediation"
@@ -235,7 +255,8 @@ def test_plan_errors_list_every_problem(inst, tmp_path):
         "instrument: cadre_burden\ngroup_comparisons: [nope]\nmodels:\n"
         "  - {id: a, outcome: burden, blocks: [{name: b, terms: ['accountability_pressure:fault_tolerance']}]}\n"
         "  - {id: a, type: mediation, x: accountability_pressure, mediators: [ghost], outcome: burden}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     with pytest.raises(PlanError) as err:
         load_plan(bad, inst)
     text = str(err.value)
@@ -243,6 +264,7 @@ def test_plan_errors_list_every_problem(inst, tmp_path):
 
 
 # ---------------------------------------------------------------- coverage
+
 
 @pytest.mark.slow
 def test_empowerment_burden_cis_cover_the_generating_values(inst, plan):
@@ -280,5 +302,5 @@ def test_twelve_units_get_cr2_not_hc3(inst, plan):
     res = run_models(data, plan, inst)["empowerment_burden"]
     assert res["n_clusters"] == 12 and "CR2" in res["se_type"] and "HC3" not in res["se_type"]
     dfs = [t["df"] for t in res["terms"].values()]
-    assert all(0 < df < 12 for df in dfs)          # Satterthwaite: at most G − 1, often fewer
+    assert all(0 < df < 12 for df in dfs)  # Satterthwaite: at most G − 1, often fewer
     assert all(b["test"] == "Wald (CR2)" and b["df2"] == 11 for b in res["blocks"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jianfu.ingest import _likert_lookup, _map_column
 from jianfu.normalize import header_key, value_key
@@ -41,8 +42,9 @@ def test_label_code_label_round_trip(inst, codes):
 
 
 def test_label_variants_map_to_codes(inst):
-    raw = pd.Series(["5(非常同意)", "4", 3.0, "比较不同意", " 非常不同意 ", "(跳过)", "", None, "一般", "6", "很好"],
-                    dtype=object)
+    raw = pd.Series(
+        ["5(非常同意)", "4", 3.0, "比较不同意", " 非常不同意 ", "(跳过)", "", None, "一般", "6", "很好"], dtype=object
+    )
     mapped, bad = _map_column(raw, _likert_lookup(inst, "agree5"), np.nan)
     assert mapped.tolist()[:5] == [5.0, 4.0, 3.0, 2.0, 1.0]
     assert np.isnan(mapped.iloc[5:8].astype(float)).all()

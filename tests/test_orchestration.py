@@ -30,8 +30,10 @@ def _drop(inbox: Path, office: str, name: str, survey, inst) -> Path:
 
 def _store_state(settings) -> tuple[int, int]:
     with Store(settings.store_path, read_only=True) as store:
-        return (store.con.execute("SELECT count(*) FROM files").fetchone()[0],
-                store.con.execute("SELECT count(*) FROM responses_cadre_burden_v1_0").fetchone()[0])
+        return (
+            store.con.execute("SELECT count(*) FROM files").fetchone()[0],
+            store.con.execute("SELECT count(*) FROM responses_cadre_burden_v1_0").fetchone()[0],
+        )
 
 
 @pytest.mark.prefect
@@ -46,15 +48,23 @@ def test_inbox_picks_up_three_files_from_two_offices(prefect_harness, inst, tmp_
     old = time.time() - 60
     for p in (a1, b1, bad):
         os.utime(p, (old, old))
-    kw = dict(instrument=str(engine.paths.DEFAULT_INSTRUMENT), wave="2026-05", data_dir=str(tmp_path / "data"),
-              out=str(tmp_path / "reports"), settle_seconds=1)
+    kw = dict(
+        instrument=str(engine.paths.DEFAULT_INSTRUMENT),
+        wave="2026-05",
+        data_dir=str(tmp_path / "data"),
+        out=str(tmp_path / "reports"),
+        settle_seconds=1,
+    )
 
     first = inbox(**kw)
     assert first["new_files"] == 3 and first["duplicates"] == 0
     summary = first["summary"]
     status = {f["path"]: (f["status"], f["office"]) for f in summary["files"]}
-    assert status == {"第一批 数据.xlsx": ("accepted", "城关镇"), "wjx.xlsx": ("accepted", "东城街道"),
-                      "broken.xlsx": ("rejected", "城关镇")}
+    assert status == {
+        "第一批 数据.xlsx": ("accepted", "城关镇"),
+        "wjx.xlsx": ("accepted", "东城街道"),
+        "broken.xlsx": ("rejected", "城关镇"),
+    }
     assert summary["rows"]["read"] == 300 and summary["rows"]["accepted"] > 250
     wb = load_workbook(first["report"])
     quality = "\n".join(str(c.value) for row in wb["数据质量"].iter_rows() for c in row if c.value)
@@ -107,8 +117,9 @@ def test_reanalysis_rebuilds_the_latest_wave_from_the_store(prefect_harness, ins
     results = [engine.ingest_one(path, inst, settings)]
     frame = engine.clean(results, inst)
     engine.store_rows(frame, results, inst, "2026-09", settings)
-    summary = reanalysis(instrument=str(engine.paths.DEFAULT_INSTRUMENT), data_dir=str(data),
-                         out=str(tmp_path / "reports"))
+    summary = reanalysis(
+        instrument=str(engine.paths.DEFAULT_INSTRUMENT), data_dir=str(data), out=str(tmp_path / "reports")
+    )
     assert summary["wave"] == "2026-09" and Path(summary["report"]).exists()
     assert summary["rows"]["accepted"] == int((frame["status"] == "accepted").sum())
     assert summary["flags"] == survey.injected
@@ -134,8 +145,10 @@ def test_duplicates_across_uploads_of_a_wave_are_caught_on_reanalysis(inst, plan
 def test_concurrent_writers_queue_on_the_store(inst, tmp_path):
     """Twenty files stored from parallel threads (separate connections): each lands exactly once."""
     settings = engine.Settings.under(tmp_path / "data")
-    paths = [write_survey(simulate(inst, n=30, seed=60 + k, inject=False), inst, tmp_path / f"f{k}.csv", fmt="csv")
-             for k in range(20)]
+    paths = [
+        write_survey(simulate(inst, n=30, seed=60 + k, inject=False), inst, tmp_path / f"f{k}.csv", fmt="csv")
+        for k in range(20)
+    ]
     results = [engine.ingest_one(p, inst, settings) for p in paths]
 
     def store_one(r):
@@ -173,8 +186,12 @@ def test_flow_reports_progress_by_stage(prefect_harness, inst, survey_files, tmp
             events.append(("finish", name))
 
     with reporting(Collect()):
-        survey_pipeline(files=[str(survey_files["csv"]), str(survey_files["wjx-code"])], wave="p",
-                        out=str(tmp_path / "r"), data_dir=str(tmp_path / "d"))
+        survey_pipeline(
+            files=[str(survey_files["csv"]), str(survey_files["wjx-code"])],
+            wave="p",
+            out=str(tmp_path / "r"),
+            data_dir=str(tmp_path / "d"),
+        )
     started = [e[1] for e in events if e[0] == "start"]
     assert started == ["ingest", "clean", "store", "model", "report"]
     assert ("start", "ingest", 2) in events and events.count(("advance", "ingest", 1)) == 2
@@ -188,12 +205,20 @@ def test_serve_registers_the_scheduled_deployments(prefect_harness, tmp_path):
     from prefect.settings import PREFECT_API_URL
 
     schedules = tmp_path / "schedules.yaml"
-    schedules.write_text("timezone: Asia/Shanghai\ninstrument: instruments/cadre_burden.yaml\n"
-                         "wave: {rule: '%Y-Q{quarter}'}\ninbox: {interval_minutes: 7, settle_seconds: 3}\n"
-                         "reanalysis: {cron: '30 6 * * 2'}\n", encoding="utf-8")
+    schedules.write_text(
+        "timezone: Asia/Shanghai\ninstrument: instruments/cadre_burden.yaml\n"
+        "wave: {rule: '%Y-Q{quarter}'}\ninbox: {interval_minutes: 7, settle_seconds: 3}\n"
+        "reanalysis: {cron: '30 6 * * 2'}\n",
+        encoding="utf-8",
+    )
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "jianfu_flows.cli", "serve", "--schedules", str(schedules)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jianfu_flows.cli", "serve", "--schedules", str(schedules)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         found = {}
         deadline = time.monotonic() + 120
@@ -224,16 +249,37 @@ def test_inbox_flow_killed_after_storing_is_finished_by_a_plain_rerun(inst, tmp_
     """The kill through the real CLI and Prefect flow (the engine-level kills at every boundary are in
     test_inbox.py): the process dies between the store's commit and filing away; a plain re-run files
     the uploads away without storing them twice and refreshes the report the dead run never wrote."""
-    env = {**os.environ, "JIANFU_DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect"),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "JIANFU_NO_PROGRESS": "1"}
+    env = {
+        **os.environ,
+        "JIANFU_DATA_DIR": str(tmp_path / "data"),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "JIANFU_NO_PROGRESS": "1",
+    }
     settings = engine.Settings.under(tmp_path / "data")
     for office, seed in (("城关镇", 71), ("东城街道", 72)):
         _drop(settings.inbox_dir, office, "数据.xlsx", simulate(inst, n=80, seed=seed), inst)
-    args = [sys.executable, "-m", "jianfu_flows.cli", "inbox", "--settle", "0", "--wave", "k", "--out",
-            str(tmp_path / "reports"), "--json"]
+    args = [
+        sys.executable,
+        "-m",
+        "jianfu_flows.cli",
+        "inbox",
+        "--settle",
+        "0",
+        "--wave",
+        "k",
+        "--out",
+        str(tmp_path / "reports"),
+        "--json",
+    ]
     # No pipes: the orphaned server would hold them open and a read would never end.
-    proc = subprocess.Popen(args, env={**env, "JIANFU_FAULT_AT": "stored"}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        args,
+        env={**env, "JIANFU_FAULT_AT": "stored"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         proc.wait(timeout=300)
     finally:  # the temporary Prefect server outlives its killed parent: stop the whole group

@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from jianfu import paths
-from jianfu_flows.cli import app
 from jianfu.errors import PlanError
 from jianfu.plan import load_plan
 from jianfu.synth import simulate, write_survey
+from jianfu_flows.cli import app
 
 
 def _plan_copy(tmp_path, edit) -> tuple:
@@ -28,8 +28,12 @@ def _line(path, needle: str) -> int:
 
 
 def test_unknown_variable_and_unknown_key_are_reported_with_their_lines(inst, tmp_path):
-    _, plan_path = _plan_copy(tmp_path, lambda t: t.replace("outcome: burden", "outcome: burdn", 1)
-                              .replace("\n    multilevel: true\n", "\n    multilevel: true\n    multilvel: true\n", 1))
+    _, plan_path = _plan_copy(
+        tmp_path,
+        lambda t: t.replace("outcome: burden", "outcome: burdn", 1).replace(
+            "\n    multilevel: true\n", "\n    multilevel: true\n    multilvel: true\n", 1
+        ),
+    )
     with pytest.raises(PlanError) as err:
         load_plan(plan_path, inst)
     text = str(err.value)

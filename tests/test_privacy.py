@@ -41,8 +41,9 @@ def mobile(draw) -> tuple[str, str]:
 @st.composite
 def id_number(draw) -> tuple[str, str]:
     long = draw(st.booleans())
-    body = draw(st.sampled_from("123456789")) + "".join(draw(st.lists(digit, min_size=16 if long else 14,
-                                                                           max_size=16 if long else 14)))
+    body = draw(st.sampled_from("123456789")) + "".join(
+        draw(st.lists(digit, min_size=16 if long else 14, max_size=16 if long else 14))
+    )
     if long:
         body += draw(st.sampled_from("0123456789Xx"))
     return _grouped(body, draw), re.sub(r"\D", "", body)
@@ -61,7 +62,7 @@ def bank_card(draw) -> tuple[str, str]:
     n = draw(st.integers(16, 19))
     digits = "62" + "".join(draw(st.lists(digit, min_size=n - 2, max_size=n - 2)))
     sep = draw(st.sampled_from(["", " ", "-"]))
-    return sep.join(digits[k:k + 4] for k in range(0, n, 4)), digits
+    return sep.join(digits[k : k + 4] for k in range(0, n, 4)), digits
 
 
 @st.composite
@@ -80,12 +81,11 @@ def _digits(text: str) -> str:
 def _survives(original_digits: str, masked: str) -> bool:
     """Whether any 7-digit run of the identifier is still readable in the masked text."""
     left = _digits(masked)
-    return any(original_digits[k:k + 7] in left for k in range(len(original_digits) - 6))
+    return any(original_digits[k : k + 7] in left for k in range(len(original_digits) - 6))
 
 
 @settings(max_examples=200, deadline=None)
-@given(pii=st.one_of(mobile(), id_number(), landline(), bank_card()), before=chinese, after=chinese,
-       other=ordinary)
+@given(pii=st.one_of(mobile(), id_number(), landline(), bank_card()), before=chinese, after=chinese, other=ordinary)
 def test_no_identifier_survives_in_chinese_text(pii, before, after, other):
     written, digits = pii
     text = f"{before}{other}，{written}。{after}"
@@ -105,10 +105,35 @@ def test_no_email_survives(address, before):
     assert plain.split("@")[1] not in masked and MASK in masked
 
 
-ORDINARY = ["2024年", "2019—2025年", "2024-11-23", "2024.11.23", "2024年11月23日", "20241123", "8:30", "12:45:00",
-            "开了37次会", "每周加班12个小时", "3000元", "1,200,000元", "85%", "打12345热线", "110", "12388",
-            "〔2019〕16号", "中办发〔2019〕16号文件", "第3季度", "5分12秒", "312秒", "问卷第12题", "3.5分", "0.75",
-            "10万元", "一年开了120次会，填了300张表", "QQ群有1500人"]
+ORDINARY = [
+    "2024年",
+    "2019—2025年",
+    "2024-11-23",
+    "2024.11.23",
+    "2024年11月23日",
+    "20241123",
+    "8:30",
+    "12:45:00",
+    "开了37次会",
+    "每周加班12个小时",
+    "3000元",
+    "1,200,000元",
+    "85%",
+    "打12345热线",
+    "110",
+    "12388",
+    "〔2019〕16号",
+    "中办发〔2019〕16号文件",
+    "第3季度",
+    "5分12秒",
+    "312秒",
+    "问卷第12题",
+    "3.5分",
+    "0.75",
+    "10万元",
+    "一年开了120次会，填了300张表",
+    "QQ群有1500人",
+]
 
 
 @pytest.mark.parametrize("text", ORDINARY)
@@ -125,8 +150,17 @@ def test_whole_columns_of_ordinary_numbers_are_not_taken_for_personal_data():
 
 
 def test_problem_values_and_texts_are_masked_and_short():
-    p = error("value.not_allowed", "答案“13912345679”不在允许的取值内", "not allowed: 13912345679", "改", "fix",
-              file="a.xlsx", row=3, column="手机 139 1234 5679", value="身份证110101199003077777" + "很" * 50)
+    p = error(
+        "value.not_allowed",
+        "答案“13912345679”不在允许的取值内",
+        "not allowed: 13912345679",
+        "改",
+        "fix",
+        file="a.xlsx",
+        row=3,
+        column="手机 139 1234 5679",
+        value="身份证110101199003077777" + "很" * 50,
+    )
     d = p.to_dict()
     for text in (str(p), d["message"], d["value"], d["zh"], d["en"], d["column"]):
         assert "13912345679" not in _digits(text) and "110101199003077777" not in _digits(text)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from jianfu import workflow
 from jianfu import pipeline as engine
+from jianfu import workflow
 from jianfu.store import Store
 from jianfu.synth import simulate, survey_table, write_survey
 
@@ -97,12 +97,33 @@ def leaky(inst, tmp_path_factory):
 def test_no_personal_data_in_anything_jianfu_writes(inst, plan, leaky, tmp_path):
     good, bad, names = leaky
     runs, names = _secrets(names)
-    env = {**os.environ, "JIANFU_DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect"),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "JIANFU_NO_PROGRESS": "1",
-           "PREFECT_LOGGING_LEVEL": "DEBUG"}
-    proc = subprocess.run([sys.executable, "-m", "jianfu_flows.cli", "run", "--json", "--wave", "p", "--out",
-                           str(tmp_path / "reports"), str(good), str(bad)], env=env, capture_output=True, text=True,
-                          timeout=600)
+    env = {
+        **os.environ,
+        "JIANFU_DATA_DIR": str(tmp_path / "data"),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "JIANFU_NO_PROGRESS": "1",
+        "PREFECT_LOGGING_LEVEL": "DEBUG",
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jianfu_flows.cli",
+            "run",
+            "--json",
+            "--wave",
+            "p",
+            "--out",
+            str(tmp_path / "reports"),
+            str(good),
+            str(bad),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout)
     assert summary["rows"]["read"] >= 120
@@ -137,7 +158,8 @@ def test_no_personal_data_in_anything_jianfu_writes(inst, plan, leaky, tmp_path)
     # And the store, read as values (strings may be compressed on disk).
     with Store(settings.store_path, read_only=True) as store:
         for (table,) in store.con.execute("SELECT table_name FROM information_schema.tables").fetchall():
-            _assert_clean(f"store table {table}", store.con.execute(f'SELECT * FROM "{table}"').df().to_csv(),
-                          runs, names)
+            _assert_clean(
+                f"store table {table}", store.con.execute(f'SELECT * FROM "{table}"').df().to_csv(), runs, names
+            )
     notes = list(settings.rejected_dir.rglob("*.问题.txt"))
     assert notes and "填错了" in notes[0].read_text(encoding="utf-8")

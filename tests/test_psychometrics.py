@@ -33,8 +33,17 @@ def fit(hs):
 
 def test_same_data_as_r(hs):
     # "## column means"
-    r_means = [4.935769656, 6.088039867, 2.250415282, 3.060908087, 4.340531561, 2.185571902,
-               4.185902067, 5.527076412, 5.374123292]
+    r_means = [
+        4.935769656,
+        6.088039867,
+        2.250415282,
+        3.060908087,
+        4.340531561,
+        2.185571902,
+        4.185902067,
+        5.527076412,
+        5.374123292,
+    ]
     assert hs[ITEMS].mean().to_numpy() == pytest.approx(r_means, abs=1e-8)
     assert len(hs) == 301
 
@@ -62,15 +71,29 @@ def test_cfa_fit_matches_lavaan_tutorial_and_r(fit):
 def test_cfa_loadings_and_factor_correlations_match_lavaan(fit):
     lo = {(r["factor"], r["item"]): r for r in fit["loadings"]}
     # parameterEstimates(fit): est and se
-    for key, est, se in [(("visual", "x2"), 0.5535002938, 0.09966511877), (("visual", "x3"), 0.7293702098, 0.1091097031),
-                         (("textual", "x5"), 1.113076578, 0.06542010861), (("textual", "x6"), 0.9261462366, 0.05544885624),
-                         (("speed", "x8"), 1.17995084, 0.164986572), (("speed", "x9"), 1.081530157, 0.1511674381)]:
+    for key, est, se in [
+        (("visual", "x2"), 0.5535002938, 0.09966511877),
+        (("visual", "x3"), 0.7293702098, 0.1091097031),
+        (("textual", "x5"), 1.113076578, 0.06542010861),
+        (("textual", "x6"), 0.9261462366, 0.05544885624),
+        (("speed", "x8"), 1.17995084, 0.164986572),
+        (("speed", "x9"), 1.081530157, 0.1511674381),
+    ]:
         assert lo[key]["est"] == pytest.approx(est, abs=2e-4)
         assert lo[key]["se"] == pytest.approx(se, abs=2e-4)
     assert lo[("visual", "x1")]["est"] == 1.0 and lo[("visual", "x1")]["se"] is None
     # standardizedSolution(fit): est.std
-    std = [0.7718804204, 0.423600992, 0.5811323239, 0.8515822224, 0.8550654464, 0.8380100739,
-           0.569514684, 0.7230444328, 0.6650092188]
+    std = [
+        0.7718804204,
+        0.423600992,
+        0.5811323239,
+        0.8515822224,
+        0.8550654464,
+        0.8380100739,
+        0.569514684,
+        0.7230444328,
+        0.6650092188,
+    ]
     assert [lo[(f, i)]["std"] for f, its in FACTORS.items() for i in its] == pytest.approx(std, abs=2e-4)
     r = fit["factor_correlations"]
     assert r.loc["visual", "textual"] == pytest.approx(0.4585093004, abs=2e-4)
@@ -91,11 +114,13 @@ def test_cr_ave_and_fornell_larcker_match_r(fit):
 def test_htmt_matches_semtools(hs):
     # "## HTMT2 (semTools::htmt default ...)" and "## HTMT (htmt2 = FALSE ...)"
     h2 = cfa.htmt(hs, FACTORS)
-    assert [h2.loc["visual", "textual"], h2.loc["visual", "speed"], h2.loc["textual", "speed"]] == \
-        pytest.approx([0.3840885639, 0.3867729305, 0.279683551], abs=1e-9)
+    assert [h2.loc["visual", "textual"], h2.loc["visual", "speed"], h2.loc["textual", "speed"]] == pytest.approx(
+        [0.3840885639, 0.3867729305, 0.279683551], abs=1e-9
+    )
     h1 = cfa.htmt(hs, FACTORS, htmt2=False)
-    assert [h1.loc["visual", "textual"], h1.loc["visual", "speed"], h1.loc["textual", "speed"]] == \
-        pytest.approx([0.4243230424, 0.4665497385, 0.2895678628], abs=1e-9)
+    assert [h1.loc["visual", "textual"], h1.loc["visual", "speed"], h1.loc["textual", "speed"]] == pytest.approx(
+        [0.4243230424, 0.4665497385, 0.2895678628], abs=1e-9
+    )
     assert np.allclose(h2, h2.T)
 
 
@@ -109,10 +134,28 @@ def test_omega_matches_psych_fa_ml(hs):
 def test_item_rest_and_alpha_if_deleted_match_psych_alpha(hs):
     # "## psych::alpha on x1-x9"
     table = item_analysis(hs[ITEMS])
-    r_drop = [0.5220367208, 0.2752430624, 0.3701721208, 0.5807066421, 0.525385381, 0.5951390193,
-              0.2457316445, 0.3690554493, 0.4947809977]
-    alpha_drop = [0.7248063129, 0.7642312951, 0.7489559626, 0.7150013103, 0.7235720486, 0.7141539954,
-                  0.7664368385, 0.7484244821, 0.7310302035]
+    r_drop = [
+        0.5220367208,
+        0.2752430624,
+        0.3701721208,
+        0.5807066421,
+        0.525385381,
+        0.5951390193,
+        0.2457316445,
+        0.3690554493,
+        0.4947809977,
+    ]
+    alpha_drop = [
+        0.7248063129,
+        0.7642312951,
+        0.7489559626,
+        0.7150013103,
+        0.7235720486,
+        0.7141539954,
+        0.7664368385,
+        0.7484244821,
+        0.7310302035,
+    ]
     assert table["item_rest_r"].to_numpy() == pytest.approx(r_drop, abs=1e-8)
     assert table["alpha_if_deleted"].to_numpy() == pytest.approx(alpha_drop, abs=1e-8)
 
@@ -121,8 +164,17 @@ def test_kmo_bartlett_and_harman_match_psych(hs):
     # "## KMO and Bartlett's test of sphericity (psych)"
     k = structure.kmo(hs[ITEMS])
     assert k["overall"] == pytest.approx(0.7522445926, abs=1e-8)
-    msai = [0.8050212266, 0.7779382854, 0.7343028773, 0.7632620453, 0.7387238565, 0.8075590548,
-            0.5930468106, 0.6829379392, 0.7878648519]
+    msai = [
+        0.8050212266,
+        0.7779382854,
+        0.7343028773,
+        0.7632620453,
+        0.7387238565,
+        0.8075590548,
+        0.5930468106,
+        0.6829379392,
+        0.7878648519,
+    ]
     assert list(k["items"].values()) == pytest.approx(msai, abs=1e-8)
     b = structure.bartlett_sphericity(hs[ITEMS])
     assert b["chi2"] == pytest.approx(904.097051, abs=1e-5)
@@ -147,8 +199,11 @@ def test_parallel_analysis_recovers_the_simulated_number_of_factors(n_factors):
     rng = np.random.default_rng(100 + n_factors)
     n = 800
     eta = rng.standard_normal((n, n_factors))
-    cols = {f"f{f}_{k}": 0.7 * eta[:, f] + np.sqrt(1 - 0.49) * rng.standard_normal(n)
-            for f in range(n_factors) for k in range(4)}
+    cols = {
+        f"f{f}_{k}": 0.7 * eta[:, f] + np.sqrt(1 - 0.49) * rng.standard_normal(n)
+        for f in range(n_factors)
+        for k in range(4)
+    }
     pa = structure.parallel_analysis(pd.DataFrame(cols))
     assert pa["n_factors"] == n_factors
     assert len(pa["observed"]) == len(pa["random"]) == 4 * n_factors
@@ -160,8 +215,11 @@ def test_parallel_analysis_random_eigenvalues_match_direct_simulation():
     items = pd.DataFrame(np.random.default_rng(0).standard_normal((n, p)))
     fast = structure.parallel_analysis(items, n_iter=2000, seed=1)["random"]
     rng = np.random.default_rng(2)
-    direct = np.quantile([np.linalg.eigvalsh(np.corrcoef(rng.standard_normal((n, p)), rowvar=False))[::-1]
-                          for _ in range(2000)], 0.95, axis=0)
+    direct = np.quantile(
+        [np.linalg.eigvalsh(np.corrcoef(rng.standard_normal((n, p)), rowvar=False))[::-1] for _ in range(2000)],
+        0.95,
+        axis=0,
+    )
     assert fast == pytest.approx(direct, abs=0.03)
 
 

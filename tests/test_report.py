@@ -24,8 +24,9 @@ from jianfu.synth import simulate, write_survey
 INJECTION = '=HYPERLINK("http://x","y")'
 
 
-def build_summary(survey, inst, plan, tmp: Path, wave: str = "2026-11", name: str = "wjx.xlsx",
-                  data_dir: Path | None = None) -> dict:
+def build_summary(
+    survey, inst, plan, tmp: Path, wave: str = "2026-11", name: str = "wjx.xlsx", data_dir: Path | None = None
+) -> dict:
     path = tmp / name
     write_survey(survey, inst, path, fmt="wjx-text")
     settings = engine.Settings.under(data_dir or tmp / "data", tmp / "reports")
@@ -57,7 +58,9 @@ def test_sheets_in_reading_order_with_a_chart_on_every_chart_sheet(report_case):
     for name in CHART_SHEETS:
         assert wb[name]._charts, f"no chart on {name}"
     for ws in wb.worksheets:
-        assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4), ws.title
+        assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4), (
+            ws.title
+        )
         assert ws.print_area, ws.title
         assert ws["A1"].font.name == "等线" and ws["A1"].font.bold
     props = wb.properties
@@ -75,7 +78,9 @@ def test_every_number_in_the_regression_sheet_is_a_model_result(report_case):
         if m["type"] != "ols":
             continue
         for t in m["terms"].values():
-            expected |= {t["b"], t["se"], t["p"], t["ci_low"], t["ci_high"]} | ({t["beta"]} if t["beta"] is not None else set())
+            expected |= {t["b"], t["se"], t["p"], t["ci_low"], t["ci_high"]} | (
+                {t["beta"]} if t["beta"] is not None else set()
+            )
             expected |= {t["vif"]} if t["vif"] is not None else set()
             for v in (t["b"], t["se"], t["p"]):
                 assert round(v, 12) in written
@@ -138,8 +143,15 @@ def test_findings_turn_round_with_the_estimates(inst, plan, report_case):
 
     summary, _, _ = report_case
     m = summary["models"]["empowerment_burden"]
-    flipped = {**summary["models"], "empowerment_burden": {**m, "terms": {
-        k: {**t, "b": -t["b"], "ci_low": -t["ci_high"], "ci_high": -t["ci_low"]} for k, t in m["terms"].items()}}}
+    flipped = {
+        **summary["models"],
+        "empowerment_burden": {
+            **m,
+            "terms": {
+                k: {**t, "b": -t["b"], "ci_low": -t["ci_high"], "ci_high": -t["ci_low"]} for k, t in m["terms"].items()
+            },
+        },
+    }
     before = {h["term"]: h["verdict"] for h in summary["hypotheses"] if h["model"] == "empowerment_burden"}
     after = {h["term"]: h["verdict"] for h in evaluate(flipped, plan) if h["model"] == "empowerment_burden"}
     swap = {"consistent": "opposite", "opposite": "consistent", "not_supported": "not_supported"}
@@ -172,8 +184,9 @@ def test_english_report(inst, report_case):
 def test_wave_comparison_sheet_with_two_waves(inst, plan, tmp_path):
     first = build_summary(simulate(inst, n=300, seed=1), inst, plan, tmp_path, wave="2026-05", name="may.xlsx")
     assert first["waves"] is None
-    second = build_summary(simulate(inst, n=300, seed=2), inst, plan, tmp_path, wave="2026-11", name="nov.xlsx",
-                           data_dir=tmp_path / "data")
+    second = build_summary(
+        simulate(inst, n=300, seed=2), inst, plan, tmp_path, wave="2026-11", name="nov.xlsx", data_dir=tmp_path / "data"
+    )
     waves = second["waves"]
     assert waves["waves"] == ["2026-05", "2026-11"] and waves["previous"] == "2026-05"
     burden = next(s for s in waves["scales"] if s["scale"] == "burden")
@@ -195,9 +208,21 @@ def _soffice() -> str:
 def test_libreoffice_converts_the_report(report_case, tmp_path):
     soffice = _soffice()
     _, path, _ = report_case
-    proc = subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
-                           "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            soffice,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     pdf = tmp_path / (path.stem + ".pdf")
     assert proc.returncode == 0 and pdf.exists(), proc.stderr
     data = pdf.read_bytes()

@@ -16,14 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
+from corpus import INJECTION, build
 from openpyxl import load_workbook
 
 from jianfu import pipeline as engine
 from jianfu.inbox import scan_inbox
 from jianfu.ingest import ingest_file
 from jianfu.readers import sha256_file
-
-from corpus import INJECTION, build
 
 JIANFU = [sys.executable, "-m", "jianfu_flows.cli"]
 
@@ -35,8 +34,13 @@ def corpus(inst, tmp_path_factory):
 
 
 def _env(tmp: Path) -> dict:
-    return {**os.environ, "JIANFU_DATA_DIR": str(tmp / "data"), "PREFECT_HOME": str(tmp / "prefect"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "JIANFU_NO_PROGRESS": "1"}
+    return {
+        **os.environ,
+        "JIANFU_DATA_DIR": str(tmp / "data"),
+        "PREFECT_HOME": str(tmp / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "JIANFU_NO_PROGRESS": "1",
+    }
 
 
 def _tree(root: Path) -> set[Path]:
@@ -78,8 +82,13 @@ def test_row_numbers_count_leading_blank_rows(inst, survey_files, tmp_path):
 def test_validate_json_reports_every_file_without_a_traceback(corpus, tmp_path):
     root, cases = corpus
     before = _tree(tmp_path)
-    proc = subprocess.run([*JIANFU, "validate", "--json", *[str(root / n) for n, _, _ in cases]],
-                          capture_output=True, text=True, env=_env(tmp_path), timeout=300)
+    proc = subprocess.run(
+        [*JIANFU, "validate", "--json", *[str(root / n) for n, _, _ in cases]],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=300,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     out = json.loads(proc.stdout)
     assert not out["valid"]
@@ -95,9 +104,23 @@ def test_validate_json_reports_every_file_without_a_traceback(corpus, tmp_path):
 def test_run_with_every_bad_file_analyses_the_good_ones_and_archives_all(inst, corpus, tmp_path):
     root, cases = corpus
     before_inputs = {p: p.stat().st_mtime for p in root.iterdir()}
-    proc = subprocess.run([*JIANFU, "run", "--json", "--wave", "robust", "--out", str(tmp_path / "reports"),
-                           *[str(root / n) for n, _, _ in cases]],
-                          capture_output=True, text=True, env=_env(tmp_path), timeout=600, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            *JIANFU,
+            "run",
+            "--json",
+            "--wave",
+            "robust",
+            "--out",
+            str(tmp_path / "reports"),
+            *[str(root / n) for n, _, _ in cases],
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     summary = json.loads(proc.stdout)
     by_name = {Path(f["path"]).name: f for f in summary["files"]}
@@ -137,8 +160,9 @@ def test_inbox_ignores_links_that_lead_outside(inst, tmp_path):
 
 def _run_until(args, env, marker: str, timeout: float = 300) -> int:
     """Start ``jianfu run``, SIGKILL it as soon as ``marker`` shows in its log; return its exit status."""
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
     deadline = time.monotonic() + timeout
     for line in proc.stderr:
         if marker in line or time.monotonic() > deadline:

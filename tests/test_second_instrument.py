@@ -46,7 +46,9 @@ def test_village_runs_end_to_end_to_a_report(village, tmp_path):
     assert verdicts == {"workload": "consistent", "support": "consistent"}
     assert set(summary["scales"]) == {"workload", "support", "satisfaction"}
     # Listwise on the model's variables: rows missing a scale score (too few items answered) drop out.
-    assert 0.9 * summary["rows"]["accepted"] <= summary["models"]["satisfaction_model"]["n"] <= summary["rows"]["accepted"]
+    assert (
+        0.9 * summary["rows"]["accepted"] <= summary["models"]["satisfaction_model"]["n"] <= summary["rows"]["accepted"]
+    )
 
     wb = load_workbook(summary["report"])
     cells = [str(c.value) for c in wb.worksheets[0]["A"] if c.value]
@@ -78,17 +80,28 @@ def _ids_of_default_survey() -> set[str]:
 def _code_strings(path: Path) -> list[tuple[int, str]]:
     """String literals of a module that are not docstrings."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-                  and node.body and isinstance(node.body[0], ast.Expr)
-                  and isinstance(node.body[0].value, ast.Constant)}
-    return [(n.lineno, n.value) for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (n.lineno, n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+    ]
 
 
 def test_engine_code_names_no_scale_or_model_of_the_default_survey():
     ids = _ids_of_default_survey()
     pattern = re.compile(r"\b(" + "|".join(sorted(ids, key=len, reverse=True)) + r")\b")
-    hits = [f"{p.relative_to(SRC)}:{line}: {text!r}" for p in sorted(SRC.rglob("*.py"))
-            for line, text in _code_strings(p) if pattern.search(text)]
+    hits = [
+        f"{p.relative_to(SRC)}:{line}: {text!r}"
+        for p in sorted(SRC.rglob("*.py"))
+        for line, text in _code_strings(p)
+        if pattern.search(text)
+    ]
     assert not hits, "survey knowledge belongs in instruments/*.yaml:\n" + "\n".join(hits)

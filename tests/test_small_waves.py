@@ -64,13 +64,28 @@ def test_a_normal_wave_has_every_model_estimable(inst, plan, tmp_path):
 @pytest.mark.slow
 def test_jianfu_run_on_a_12_row_file_exits_0(inst, tmp_path):
     path = write_survey(simulate(inst, n=12, seed=12, inject=False), inst, tmp_path / "小单位.xlsx", fmt="wjx-text")
-    env = {**os.environ, "JIANFU_DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect"),
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "JIANFU_NO_PROGRESS": "1"}
-    validate = subprocess.run([sys.executable, "-m", "jianfu_flows.cli", "validate", str(path)], env=env,
-                              capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "JIANFU_DATA_DIR": str(tmp_path / "data"),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "JIANFU_NO_PROGRESS": "1",
+    }
+    validate = subprocess.run(
+        [sys.executable, "-m", "jianfu_flows.cli", "validate", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert validate.returncode == 0, validate.stderr[-2000:]
-    run = subprocess.run([sys.executable, "-m", "jianfu_flows.cli", "run", "--json", "--out", str(tmp_path / "r"), str(path)],
-                         env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "jianfu_flows.cli", "run", "--json", "--out", str(tmp_path / "r"), str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr[-3000:]
     summary = json.loads(run.stdout)
     assert summary["rows"]["accepted"] == 12 and summary["report"]

@@ -14,6 +14,7 @@ import pandas as pd
 import pingouin as pg
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 
 from jianfu.plan import Block, ModelSpec
 from jianfu.regression import fit_hierarchical
@@ -44,9 +45,9 @@ def test_omega_recovers_simulated_truth():
 def test_scoring_conventions(inst):
     ap = [i.id for i in inst.scale("accountability_pressure").items]  # 6 items, ap6 reversed
     frame = pd.DataFrame(np.nan, index=range(3), columns=[i.id for i in inst.items])
-    frame.loc[0, ap] = [5, 5, 5, 5, 5, 1]          # reverse of 1 is 5 → mean 5
-    frame.loc[1, ap[:5]] = [1, 2, 3, 4, 5]           # 5 of 6 answered (≥ 75%) → mean 3
-    frame.loc[2, ap[:4]] = [4, 4, 4, 4]              # 4 of 6 answered (< 75%) → missing
+    frame.loc[0, ap] = [5, 5, 5, 5, 5, 1]  # reverse of 1 is 5 → mean 5
+    frame.loc[1, ap[:5]] = [1, 2, 3, 4, 5]  # 5 of 6 answered (≥ 75%) → mean 3
+    frame.loc[2, ap[:4]] = [4, 4, 4, 4]  # 4 of 6 answered (< 75%) → missing
     for s in inst.scale("burden").subscales:
         frame.loc[0, [i.id for i in inst.scale(s).items]] = 3
     frame.loc[0, "dm1"] = np.nan
@@ -72,8 +73,12 @@ def _simulated(n=3000, n_units=60, seed=7):
     return pd.DataFrame({"y": y, "x1": x1, "x2": x2, "level": level, "unit": unit.astype(str)})
 
 
-SPEC = ModelSpec(id="m", outcome="y", blocks=[Block(name="controls", terms=["level"]),
-                                               Block(name="main", terms=["x1", "x2"])], cluster="unit")
+SPEC = ModelSpec(
+    id="m",
+    outcome="y",
+    blocks=[Block(name="controls", terms=["level"]), Block(name="main", terms=["x1", "x2"])],
+    cluster="unit",
+)
 CATS = {"level": ["乡镇", "街道", "村（社区）"]}
 
 
@@ -83,13 +88,13 @@ def test_hierarchical_ols_recovers_known_coefficients():
     for term, truth in [("x1", 0.5), ("x2", -0.3), ("level[街道]", 0.4)]:
         assert abs(t[term]["b"] - truth) < 4 * t[term]["se"], term
         assert t[term]["ci_low"] < t[term]["b"] < t[term]["ci_high"]
-    assert res["se_type"] == "cluster-robust by unit" and res["n_clusters"] == 60
+    assert res["se_type"] == "cluster-robust by unit (CR1, t(G − 1))" and res["n_clusters"] == 60  # ≥ 40 units
     assert t["level[街道]"]["beta"] is None
 
 
 def test_delta_r2_f_test_and_beta_match_independent_computations():
     data = _simulated()
-    res = fit_hierarchical(data, SPEC, CATS)
+    res = fit_hierarchical(data, SPEC.model_copy(update={"cluster": None}), CATS)
     d = pd.get_dummies(data["level"], dtype=float)[["街道", "村（社区）"]]
     restricted = sm.OLS(data.y, sm.add_constant(d)).fit()
     full = sm.OLS(data.y, sm.add_constant(pd.concat([d, data[["x1", "x2"]]], axis=1))).fit()
@@ -102,9 +107,26 @@ def test_delta_r2_f_test_and_beta_match_independent_computations():
     assert res["terms"]["x1"]["beta"] == pytest.approx(zfit.params["x1"])
 
 
-def test_few_clusters_fall_back_to_hc3():
+def test_delta_r2_with_units_is_a_cluster_robust_wald_test():
+    """With 60 units (CR1): F = b′V⁻¹b / q of the block's coefficients against F(q, G − 1), V from statsmodels."""
+    data = _simulated()
+    res = fit_hierarchical(data, SPEC, CATS)
+    d = pd.get_dummies(data["level"], dtype=float)[["街道", "村（社区）"]]
+    X = sm.add_constant(pd.concat([d, data[["x1", "x2"]]], axis=1))
+    full = sm.OLS(data.y, X).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(data["unit"])[0]})
+    b = full.params[["x1", "x2"]].to_numpy()
+    f = b @ np.linalg.solve(full.cov_params().loc[["x1", "x2"], ["x1", "x2"]].to_numpy(), b) / 2
+    block = res["blocks"][1]
+    assert block["test"] == "Wald (CR1)" and (block["df1"], block["df2"]) == (2, 59)
+    assert block["f_change"] == pytest.approx(f) and block["p_change"] == pytest.approx(stats.f.sf(f, 2, 59))
+
+
+def test_few_clusters_use_cr2_and_one_unit_hc3():
     res = fit_hierarchical(_simulated(n=400, n_units=8), SPEC, CATS)
-    assert res["se_type"] == "HC3" and res["n_clusters"] == 8
+    assert "CR2" in res["se_type"] and res["n_clusters"] == 8
+    one = _simulated(n=200, n_units=8).assign(unit="only")
+    res = fit_hierarchical(one, SPEC, CATS)
+    assert res["se_type"] == "HC3" and res["n_clusters"] == 1
 
 
 def test_quality_flags_follow_the_yaml(inst, survey_files, survey):
@@ -118,7 +140,10 @@ def test_quality_flags_follow_the_yaml(inst, survey_files, survey):
     off = flag_quality(frame, inst.model_copy(update={"quality": quality}))
     assert int(off["speeder"].sum()) == survey.injected["speeder"]  # still computed and reported
     assert int(off["quarantined"].sum()) == survey.n_quarantined - survey.injected["speeder"]
-    stricter = inst.quality.model_copy(update={"incomplete": inst.quality.incomplete.model_copy(
-        update={"min_answered": 1.0})})
-    assert flag_quality(frame, inst.model_copy(update={"quality": stricter}))["incomplete"].sum() > \
-        survey.injected["incomplete"]
+    stricter = inst.quality.model_copy(
+        update={"incomplete": inst.quality.incomplete.model_copy(update={"min_answered": 1.0})}
+    )
+    assert (
+        flag_quality(frame, inst.model_copy(update={"quality": stricter}))["incomplete"].sum()
+        > survey.injected["incomplete"]
+    )

@@ -25,7 +25,7 @@ def test_two_identical_runs_store_every_row_exactly_once(inst, survey_files, set
         recorded = dict(store.con.execute("SELECT sha256, archive_path FROM files").fetchall())
     assert recorded == {r.sha256: r.archive_path for r in results}
     archived = sorted(p.name for p in settings.archive_dir.iterdir())
-    assert archived == sorted(f"{r.sha256}{r.path[r.path.rfind('.'):]}" for r in results)
+    assert archived == sorted(f"{r.sha256}{r.path[r.path.rfind('.') :]}" for r in results)
     for r, f in zip(results, files):
         assert (settings.archive_dir / f"{r.sha256}{f.suffix}").read_bytes() == f.read_bytes()
 

@@ -34,8 +34,13 @@ def _num(x) -> float | None:
 
 def table(frame: pd.DataFrame) -> dict[str, dict]:
     """A DataFrame as ``{row: {column: value}}`` with NaN as None (JSON-ready)."""
-    return {str(i): {str(c): (_num(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else v)
-                     for c, v in row.items()} for i, row in frame.iterrows()}
+    return {
+        str(i): {
+            str(c): (_num(v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else v)
+            for c, v in row.items()
+        }
+        for i, row in frame.iterrows()
+    }
 
 
 def scale_statistics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument) -> dict[str, dict]:
@@ -55,18 +60,27 @@ def scale_statistics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrum
             block = keyed[[i.id for i in s.items if i.id in keyed]]
         alpha, ci = cronbach_alpha(block)
         k, n_complete = int(block.shape[1]), int(len(block.dropna()))
-        entry = {"n": int(col.size), "mean": _num(col.mean()), "sd": _num(col.std(ddof=1)),
-                 "alpha": _num(alpha), "alpha_ci": [_num(ci[0]), _num(ci[1])],
-                 "omega": _num(omega_total(block)) if n_complete > k else None, "n_items": k,
-                 "n_complete": n_complete}
+        entry = {
+            "n": int(col.size),
+            "mean": _num(col.mean()),
+            "sd": _num(col.std(ddof=1)),
+            "alpha": _num(alpha),
+            "alpha_ci": [_num(ci[0]), _num(ci[1])],
+            "omega": _num(omega_total(block)) if n_complete > k else None,
+            "n_items": k,
+            "n_complete": n_complete,
+        }
         reasons = {}
         if entry["alpha"] is None:
-            reasons["alpha"] = not_estimable(f"完整作答 {n_complete} 份或题目无变异，无法计算 α",
-                                             f"{n_complete} complete rows or no variance: α cannot be computed")["reason"]
+            reasons["alpha"] = not_estimable(
+                f"完整作答 {n_complete} 份或题目无变异，无法计算 α",
+                f"{n_complete} complete rows or no variance: α cannot be computed",
+            )["reason"]
         if entry["omega"] is None:
-            reasons["omega"] = not_estimable(f"完整作答 {n_complete} 份，单因子模型需要多于题目数（{k}）的样本",
-                                             f"{n_complete} complete rows: the one-factor model needs more than the "
-                                             f"{k} items")["reason"]
+            reasons["omega"] = not_estimable(
+                f"完整作答 {n_complete} 份，单因子模型需要多于题目数（{k}）的样本",
+                f"{n_complete} complete rows: the one-factor model needs more than the {k} items",
+            )["reason"]
         if reasons:
             entry["reasons"] = reasons
         if block.shape[1] >= 2 and len(block.dropna()) >= 3:
@@ -87,12 +101,16 @@ def analysis_frame(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrumen
 
 
 def _measurement_model(keyed: pd.DataFrame, inst: Instrument) -> dict[str, list[str]]:
-    return {s.id: [i.id for i in s.items if i.id in keyed] for s in inst.first_order_scales
-            if sum(i.id in keyed for i in s.items) >= 2}
+    return {
+        s.id: [i.id for i in s.items if i.id in keyed]
+        for s in inst.first_order_scales
+        if sum(i.id in keyed for i in s.items) >= 2
+    }
 
 
-def psychometrics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan | None = None,
-                  seed: int = 20240601) -> dict:
+def psychometrics(
+    accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan | None = None, seed: int = 20240601
+) -> dict:
     """Validity evidence and descriptives over all first-order scales.
 
     KMO and Bartlett's test on all items; parallel analysis and an oblimin EFA with the
@@ -111,27 +129,46 @@ def psychometrics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument
         pa = structure.parallel_analysis(items, seed=seed)
         out["parallel_analysis"] = pa
         e = structure.efa(items, max(pa["n_factors"], 1))
-        out["efa"] = {"n_factors": int(e["loadings"].shape[1]), "rotation": e["rotation"], "method": e["method"],
-                      "loadings": table(e["loadings"]), "variance": table(e["variance"]),
-                      "communalities": {k: _num(v) for k, v in e["communalities"].items()}}
+        out["efa"] = {
+            "n_factors": int(e["loadings"].shape[1]),
+            "rotation": e["rotation"],
+            "method": e["method"],
+            "loadings": table(e["loadings"]),
+            "variance": table(e["variance"]),
+            "communalities": {k: _num(v) for k, v in e["communalities"].items()},
+        }
         out["harman"] = structure.harman_single_factor(items)
         fit = cfa.fit_cfa(keyed, factors)
         rv = cfa.reliability_validity(fit["loadings"])
-        out["cfa"] = {"fit": fit["fit"], "n": fit["n"], "n_dropped": fit["n_dropped"], "converged": fit["converged"],
-                      "note": fit["note"], "loadings": fit["loadings"], "reliability": table(rv),
-                      "fornell_larcker": table(cfa.fornell_larcker(rv["ave"], fit["factor_correlations"])),
-                      "factor_correlations": table(fit["factor_correlations"]),
-                      "htmt": table(cfa.htmt(keyed, factors)), "cutoffs": cfa.CUTOFFS}
+        out["cfa"] = {
+            "fit": fit["fit"],
+            "n": fit["n"],
+            "n_dropped": fit["n_dropped"],
+            "converged": fit["converged"],
+            "note": fit["note"],
+            "loadings": fit["loadings"],
+            "reliability": table(rv),
+            "fornell_larcker": table(cfa.fornell_larcker(rv["ave"], fit["factor_correlations"])),
+            "factor_correlations": table(fit["factor_correlations"]),
+            "htmt": table(cfa.htmt(keyed, factors)),
+            "cutoffs": cfa.CUTOFFS,
+        }
     else:
-        out["note"] = {"zh": f"完整作答的有效答卷仅 {out['n_complete']} 份，少于题目数 + 10，未做因子分析。",
-                       "en": f"Only {out['n_complete']} complete rows (need more than items + 10): no factor analysis."}
+        out["note"] = {
+            "zh": f"完整作答的有效答卷仅 {out['n_complete']} 份，少于题目数 + 10，未做因子分析。",
+            "en": f"Only {out['n_complete']} complete rows (need more than items + 10): no factor analysis.",
+        }
     out["descriptives"] = table(describe(scores))
     corr = correlation_table(scores)
     out["correlations"] = {k: table(v) for k, v in corr.items()}
     data = analysis_frame(accepted, scores, inst)
     options = {d.id: list(d.options) for d in inst.demographics if d.options}
-    out["group_comparisons"] = [c for by in (plan.group_comparisons if plan else []) if by in data
-                                for c in compare_groups(data, [s.id for s in inst.scales], by, options.get(by))]
+    out["group_comparisons"] = [
+        c
+        for by in (plan.group_comparisons if plan else [])
+        if by in data
+        for c in compare_groups(data, [s.id for s in inst.scales], by, options.get(by))
+    ]
     return out
 
 
@@ -139,10 +176,18 @@ def _mediation(data: pd.DataFrame, spec: MediationSpec, categorical: dict[str, l
     sample = data[spec.variables].dropna()
     covs, source = design_matrix(sample, spec.covariates, categorical)
     covs = covs.loc[:, covs.std() > 0]
-    res = mediation(sample, spec.x, spec.mediators, spec.outcome, covariates=covs, n_boot=spec.n_boot,
-                    seed=spec.seed, level=spec.level,
-                    dummies=frozenset(c for c in covs.columns if source[c] in categorical),
-                    clusters=_clusters(data, spec.cluster))
+    res = mediation(
+        sample,
+        spec.x,
+        spec.mediators,
+        spec.outcome,
+        covariates=covs,
+        n_boot=spec.n_boot,
+        seed=spec.seed,
+        level=spec.level,
+        dummies=frozenset(c for c in covs.columns if source[c] in categorical),
+        clusters=_clusters(data, spec.cluster),
+    )
     for name, term in res["terms"].items():
         term["term"] = source.get(name, name)
     return {"type": "mediation", **res}
@@ -159,10 +204,20 @@ def _moderated_mediation(data: pd.DataFrame, spec: ModeratedMediationSpec, categ
     sample = data[spec.variables].dropna()
     covs, source = design_matrix(sample, spec.covariates, categorical)
     covs = covs.loc[:, covs.std() > 0]
-    res = moderated_mediation(sample, spec.x, spec.mediator, spec.moderator, spec.outcome, covariates=covs,
-                              stage=spec.stage, n_boot=spec.n_boot, seed=spec.seed, level=spec.level,
-                              clusters=_clusters(data, spec.cluster),
-                              dummies=frozenset(c for c in covs.columns if source[c] in categorical))
+    res = moderated_mediation(
+        sample,
+        spec.x,
+        spec.mediator,
+        spec.moderator,
+        spec.outcome,
+        covariates=covs,
+        stage=spec.stage,
+        n_boot=spec.n_boot,
+        seed=spec.seed,
+        level=spec.level,
+        clusters=_clusters(data, spec.cluster),
+        dummies=frozenset(c for c in covs.columns if source[c] in categorical),
+    )
     for name, term in res["terms"].items():
         term["term"] = source.get(name, name)
     return {"type": "moderated_mediation", **res}

@@ -40,8 +40,15 @@ from scipy import optimize, stats
 __all__ = ["fit_cfa", "rmsea_ci", "reliability_validity", "fornell_larcker", "htmt"]
 
 #: Conventional cut-offs (Hu & Bentler, 1999; Fornell & Larcker, 1981; Henseler et al., 2015).
-CUTOFFS = {"cfi": (">=", 0.90), "tli": (">=", 0.90), "rmsea": ("<=", 0.08), "srmr": ("<=", 0.08),
-           "cr": (">=", 0.70), "ave": (">=", 0.50), "htmt": ("<", 0.85)}
+CUTOFFS = {
+    "cfi": (">=", 0.90),
+    "tli": (">=", 0.90),
+    "rmsea": ("<=", 0.08),
+    "srmr": ("<=", 0.08),
+    "cr": (">=", 0.70),
+    "ave": (">=", 0.50),
+    "htmt": ("<", 0.85),
+}
 
 
 def rmsea_ci(chi2: float, df: int, n: int, level: float = 0.90) -> tuple[float, float]:
@@ -104,11 +111,10 @@ def fit_cfa(data: pd.DataFrame, factors: dict[str, list[str]]) -> dict:
         # lavaan's optimum on HS1939.
         res = model.fit(complete, obj="MLW", options={"ftol": 1e-12, "maxiter": 2000})
         est = model.inspect(std_est=True)
-    S = np.asarray(model.mx_cov)               # ML covariance (divisor N), as lavaan
+    S = np.asarray(model.mx_cov)  # ML covariance (divisor N), as lavaan
     sigma = np.asarray(model.calc_sigma()[0])
     p = S.shape[0]
-    f_ml = (np.linalg.slogdet(sigma)[1] + np.trace(S @ np.linalg.inv(sigma))
-            - np.linalg.slogdet(S)[1] - p)
+    f_ml = np.linalg.slogdet(sigma)[1] + np.trace(S @ np.linalg.inv(sigma)) - np.linalg.slogdet(S)[1] - p
     chi2 = float(n * f_ml)
     n_free = len(model.param_vals)
     df = int(p * (p + 1) // 2 - n_free)
@@ -119,10 +125,18 @@ def fit_cfa(data: pd.DataFrame, factors: dict[str, list[str]]) -> dict:
     cfi = 1.0 - d / max(d, d_b) if max(d, d_b) > 0 else 1.0
     tli = ((chi2_b / df_b) - (chi2 / df)) / ((chi2_b / df_b) - 1) if df > 0 else float("nan")
     rmsea = float(np.sqrt(d / (df * n))) if df > 0 else float("nan")
-    fit = {"n": n, "chi2": chi2, "df": df, "p": float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan"),
-           "cfi": float(cfi), "tli": float(tli), "rmsea": rmsea,
-           "rmsea_ci": list(rmsea_ci(chi2, df, n)) if df > 0 else [float("nan")] * 2,
-           "srmr": _srmr(S, sigma), "rmsea_convention": "N (lavaan)"}
+    fit = {
+        "n": n,
+        "chi2": chi2,
+        "df": df,
+        "p": float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan"),
+        "cfi": float(cfi),
+        "tli": float(tli),
+        "rmsea": rmsea,
+        "rmsea_ci": list(rmsea_ci(chi2, df, n)) if df > 0 else [float("nan")] * 2,
+        "srmr": _srmr(S, sigma),
+        "rmsea_convention": "N (lavaan)",
+    }
 
     def num(x) -> float | None:
         try:
@@ -130,17 +144,32 @@ def fit_cfa(data: pd.DataFrame, factors: dict[str, list[str]]) -> dict:
         except (TypeError, ValueError):
             return None
 
-    loadings = [{"factor": r.rval, "item": r.lval, "est": float(r.Estimate), "se": num(r["Std. Err"]),
-                 "z": num(r["z-value"]), "p": num(r["p-value"]), "std": float(r["Est. Std"])}
-                for _, r in est[(est.op == "~") & est.rval.isin(list(factors))].iterrows()]
+    loadings = [
+        {
+            "factor": r.rval,
+            "item": r.lval,
+            "est": float(r.Estimate),
+            "se": num(r["Std. Err"]),
+            "z": num(r["z-value"]),
+            "p": num(r["p-value"]),
+            "std": float(r["Est. Std"]),
+        }
+        for _, r in est[(est.op == "~") & est.rval.isin(list(factors))].iterrows()
+    ]
     corr = pd.DataFrame(np.eye(len(factors)), index=list(factors), columns=list(factors))
     for _, r in est[(est.op == "~~") & est.lval.isin(list(factors)) & est.rval.isin(list(factors))].iterrows():
         if r.lval != r.rval:
             corr.loc[r.lval, r.rval] = corr.loc[r.rval, r.lval] = float(r["Est. Std"])
     converged = bool(getattr(res, "success", True))
-    return {"n": n, "n_dropped": int(len(data) - n), "fit": fit, "loadings": loadings,
-            "factor_correlations": corr, "converged": converged,
-            "note": None if converged else f"optimiser did not converge: {getattr(res, 'message', '')}"}
+    return {
+        "n": n,
+        "n_dropped": int(len(data) - n),
+        "fit": fit,
+        "loadings": loadings,
+        "factor_correlations": corr,
+        "converged": converged,
+        "note": None if converged else f"optimiser did not converge: {getattr(res, 'message', '')}",
+    }
 
 
 def reliability_validity(loadings: list[dict]) -> pd.DataFrame:
@@ -152,14 +181,18 @@ def reliability_validity(loadings: list[dict]) -> pd.DataFrame:
     rows = {}
     for factor, part in frame.groupby("factor", sort=False):
         lam = part["std"].to_numpy()
-        rows[factor] = {"cr": lam.sum() ** 2 / (lam.sum() ** 2 + np.sum(1 - lam**2)),
-                        "ave": float(np.mean(lam**2)), "k": len(lam)}
+        rows[factor] = {
+            "cr": lam.sum() ** 2 / (lam.sum() ** 2 + np.sum(1 - lam**2)),
+            "ave": float(np.mean(lam**2)),
+            "k": len(lam),
+        }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def fornell_larcker(ave: pd.Series, factor_correlations: pd.DataFrame) -> pd.DataFrame:
     """√AVE on the diagonal, factor correlations below it; discriminant validity holds for a
-    factor when its √AVE exceeds its correlations with every other factor."""
+    factor when its √AVE exceeds its correlations with every other factor.
+    """
     table = factor_correlations.loc[ave.index, ave.index].copy()
     for f in ave.index:
         table.loc[f, f] = np.sqrt(ave[f])
@@ -194,7 +227,7 @@ def htmt(data: pd.DataFrame, factors: dict[str, list[str]], htmt2: bool = True) 
         mono[f] = mean(block[~np.eye(len(its), dtype=bool)]) if len(its) > 1 else float("nan")
     out = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
     for a_i, a in enumerate(names):
-        for b in names[a_i + 1:]:
+        for b in names[a_i + 1 :]:
             hetero = mean(r.loc[factors[a], factors[b]].to_numpy().ravel())
             out.loc[a, b] = out.loc[b, a] = hetero / np.sqrt(mono[a] * mono[b])
     return out

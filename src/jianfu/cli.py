@@ -13,7 +13,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,8 +21,12 @@ from . import paths
 from .instrument import InstrumentError, load_instrument
 from .plan import PlanError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="减负 jianfu — survey analytics for grassroots cadres' wellbeing.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="减负 jianfu — survey analytics for grassroots cadres' wellbeing.",
+)
 
 
 class Lang(str, Enum):
@@ -32,8 +36,10 @@ class Lang(str, Enum):
 
 InstrumentOpt = Annotated[Path, typer.Option("--instrument", "-i", help="问卷定义 instrument YAML")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
-SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="sheet to read (default: the first with data)")]
-StrictOpt = Annotated[bool, typer.Option("--strict", help="reject a file for any invalid cell (default: quarantine the row)")]
+SheetOpt = Annotated[str | None, typer.Option("--sheet", help="sheet to read (default: the first with data)")]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="reject a file for any invalid cell (default: quarantine the row)")
+]
 
 
 @app.callback()
@@ -99,8 +105,15 @@ class _RichProgress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
         self.tasks: dict[str, int] = {}
 
     def __enter__(self):
@@ -147,8 +160,11 @@ def _print_human(summary: dict) -> None:
 
 
 @app.command()
-def doctor(repair: Annotated[bool, typer.Option("--repair", help="repair what the archive allows")] = False,
-           instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT, json_: JsonOpt = False) -> None:
+def doctor(
+    repair: Annotated[bool, typer.Option("--repair", help="repair what the archive allows")] = False,
+    instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+    json_: JsonOpt = False,
+) -> None:
     """Check that the archive, the files table and the stored rows agree (exit 1 if not); --repair fixes them."""
     from .doctor import check
     from .doctor import repair as mend
@@ -166,15 +182,23 @@ def doctor(repair: Annotated[bool, typer.Option("--repair", help="repair what th
     else:
         for f in findings:
             _err(str(f))
-        _err("一致 consistent" if not remaining else f"{len(remaining)} 处不一致 inconsistencies"
-             + ("" if repair else "；可用 --repair 修复 / run with --repair"))
+        _err(
+            "一致 consistent"
+            if not remaining
+            else f"{len(remaining)} 处不一致 inconsistencies"
+            + ("" if repair else "；可用 --repair 修复 / run with --repair")
+        )
     raise typer.Exit(0 if not remaining else 1)
 
 
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="files to check")],
-             instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT, sheet: SheetOpt = None,
-             strict: StrictOpt = False, json_: JsonOpt = False) -> None:
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="files to check")],
+    instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+    sheet: SheetOpt = None,
+    strict: StrictOpt = False,
+    json_: JsonOpt = False,
+) -> None:
     """Check files and list every problem; writes nothing and never starts Prefect."""
     from .pipeline import validate_files
 
@@ -189,9 +213,12 @@ def validate(files: Annotated[list[Path], typer.Argument(help="files to check")]
 
 
 @app.command()
-def template(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
-             output: Annotated[Path, typer.Option("-o", "--output", help="template .xlsx to write")] = Path(
-                 "jianfu_template.xlsx")) -> None:
+def template(
+    instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+    output: Annotated[Path, typer.Option("-o", "--output", help="template .xlsx to write")] = Path(
+        "jianfu_template.xlsx"
+    ),
+) -> None:
     """Write the upload template HR offices fill in."""
     from .template import write_template
 
@@ -199,12 +226,16 @@ def template(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
 
 
 @app.command()
-def synth(n: Annotated[int, typer.Option("--n", min=1, help="number of respondents")] = 500,
-          format: Annotated[str, typer.Option("--format", help="wjx-text | wjx-code | template | csv | tencent")] = "wjx-text",
-          seed: Annotated[int, typer.Option("--seed")] = 2024,
-          output: Annotated[Path, typer.Option("-o", "--output")] = Path("synthetic.xlsx"),
-          instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
-          json_: JsonOpt = False) -> None:
+def synth(
+    n: Annotated[int, typer.Option("--n", min=1, help="number of respondents")] = 500,
+    format: Annotated[
+        str, typer.Option("--format", help="wjx-text | wjx-code | template | csv | tencent")
+    ] = "wjx-text",
+    seed: Annotated[int, typer.Option("--seed")] = 2024,
+    output: Annotated[Path, typer.Option("-o", "--output")] = Path("synthetic.xlsx"),
+    instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+    json_: JsonOpt = False,
+) -> None:
     """Generate a synthetic survey with known injected data-quality problems."""
     from .synth import FORMATS, simulate, write_survey
 
@@ -221,16 +252,16 @@ def synth(n: Annotated[int, typer.Option("--n", min=1, help="number of responden
 
 
 @app.command()
-def docs(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
-         output: Annotated[Path, typer.Option("-o", "--output")] = paths.PROJ_ROOT / "docs" / "instrument.md") -> None:
+def docs(
+    instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+    output: Annotated[Path, typer.Option("-o", "--output")] = paths.PROJ_ROOT / "docs" / "instrument.md",
+) -> None:
     """Write the instrument documentation (constructs, items, reverse keys, seed sources)."""
     from .docs import instrument_markdown
 
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(instrument_markdown(_load(instrument)), encoding="utf-8")
     print(output)
-
-
 
 
 if __name__ == "__main__":

@@ -36,9 +36,17 @@ def stars(p: float | None) -> str:
 
 def describe(scores: pd.DataFrame) -> pd.DataFrame:
     """n, mean, SD, min, max, skewness and excess kurtosis of each column."""
-    return pd.DataFrame({"n": scores.notna().sum(), "mean": scores.mean(), "sd": scores.std(ddof=1),
-                         "min": scores.min(), "max": scores.max(), "skew": scores.skew(),
-                         "kurtosis": scores.kurt()})
+    return pd.DataFrame(
+        {
+            "n": scores.notna().sum(),
+            "mean": scores.mean(),
+            "sd": scores.std(ddof=1),
+            "min": scores.min(),
+            "max": scores.max(),
+            "skew": scores.skew(),
+            "kurtosis": scores.kurt(),
+        }
+    )
 
 
 def correlation_table(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -62,8 +70,9 @@ def correlation_table(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"r": r, "p": p, "n": n.astype(int)}
 
 
-def compare_groups(data: pd.DataFrame, outcomes: list[str], by: str, levels: list[str] | None = None,
-                   min_group: int = 2) -> list[dict]:
+def compare_groups(
+    data: pd.DataFrame, outcomes: list[str], by: str, levels: list[str] | None = None, min_group: int = 2
+) -> list[dict]:
     """Compare each outcome's mean across the groups of ``by``.
 
     Two groups: Welch's t-test with Hedges' g (first group minus second, groups in the order of
@@ -84,27 +93,60 @@ def compare_groups(data: pd.DataFrame, outcomes: list[str], by: str, levels: lis
         sub = sub[sub[by].isin(keep)]
         order = [g for g in (levels or []) if g in keep] + [g for g in sub[by].unique() if g not in (levels or [])]
         groups = {g: sub.loc[sub[by] == g, y].to_numpy(dtype=float) for g in order}
-        desc = [{"group": str(g), "n": int(len(v)), "mean": float(v.mean()), "sd": float(v.std(ddof=1))}
-                for g, v in groups.items()]
-        entry = {"outcome": y, "by": by, "groups": desc, "dropped_groups": [str(g) for g in sizes.index if g not in keep]}
+        desc = [
+            {"group": str(g), "n": int(len(v)), "mean": float(v.mean()), "sd": float(v.std(ddof=1))}
+            for g, v in groups.items()
+        ]
+        entry = {
+            "outcome": y,
+            "by": by,
+            "groups": desc,
+            "dropped_groups": [str(g) for g in sizes.index if g not in keep],
+        }
         varies = sum(float(np.nan_to_num(v.var(ddof=1))) for v in groups.values()) > 0
         if len(keep) == 2 and varies:
             a, b = groups.values()
             t = stats.ttest_ind(a, b, equal_var=False)
             va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
             df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-            entry |= {"test": "Welch t", "statistic": float(t.statistic), "df1": float(df), "df2": None,
-                      "p": float(t.pvalue), "effect": "hedges_g",
-                      "effect_size": float(pg.compute_effsize(a, b, eftype="hedges"))}
+            entry |= {
+                "test": "Welch t",
+                "statistic": float(t.statistic),
+                "df1": float(df),
+                "df2": None,
+                "p": float(t.pvalue),
+                "effect": "hedges_g",
+                "effect_size": float(pg.compute_effsize(a, b, eftype="hedges")),
+            }
         elif len(keep) > 2 and varies:
             res = pg.welch_anova(data=sub.assign(**{by: sub[by].astype(str)}), dv=y, between=by).iloc[0]
-            entry |= {"test": "Welch F", "statistic": float(res["F"]), "df1": float(res["ddof1"]),
-                      "df2": float(res["ddof2"]), "p": float(res["p_unc"] if "p_unc" in res else res["p-unc"]),
-                      "effect": "eta_squared", "effect_size": float(res["np2"])}
+            entry |= {
+                "test": "Welch F",
+                "statistic": float(res["F"]),
+                "df1": float(res["ddof1"]),
+                "df2": float(res["ddof2"]),
+                "p": float(res["p_unc"] if "p_unc" in res else res["p-unc"]),
+                "effect": "eta_squared",
+                "effect_size": float(res["np2"]),
+            }
         else:
-            why = (f"每组至少需 {min_group} 人，满足条件的组少于 2 个", f"fewer than 2 groups with at least {min_group} "
-                   "respondents") if len(keep) < 2 else ("各组内分数没有变化", "the scores do not vary within groups")
-            entry |= {"test": None, "statistic": None, "df1": None, "df2": None, "p": None,
-                      "effect": None, "effect_size": None, **not_estimable(*why)}
+            why = (
+                (
+                    f"每组至少需 {min_group} 人，满足条件的组少于 2 个",
+                    f"fewer than 2 groups with at least {min_group} respondents",
+                )
+                if len(keep) < 2
+                else ("各组内分数没有变化", "the scores do not vary within groups")
+            )
+            entry |= {
+                "test": None,
+                "statistic": None,
+                "df1": None,
+                "df2": None,
+                "p": None,
+                "effect": None,
+                "effect_size": None,
+                **not_estimable(*why),
+            }
         out.append(entry)
     return out

@@ -85,8 +85,14 @@ def check(settings) -> list[Finding]:
     findings: list[Finding] = []
     for sha, p in archive.items():
         if sha256_file(p) != sha:
-            findings.append(Finding("archive.corrupt", sha, "归档文件内容与其校验值不符", "the archived file's bytes "
-                                    "do not match its sha256"))
+            findings.append(
+                Finding(
+                    "archive.corrupt",
+                    sha,
+                    "归档文件内容与其校验值不符",
+                    "the archived file's bytes do not match its sha256",
+                )
+            )
     if not Path(settings.store_path).exists():
         files, counts = [], {}
     else:
@@ -99,22 +105,43 @@ def check(settings) -> list[Finding]:
     for f in files:
         sha = f["sha256"]
         if sha not in archive:
-            findings.append(Finding("archive.missing", sha, f"已登记的文件“{f['name']}”没有归档副本",
-                                    f"recorded file '{f['name']}' has no archived copy"))
+            findings.append(
+                Finding(
+                    "archive.missing",
+                    sha,
+                    f"已登记的文件“{f['name']}”没有归档副本",
+                    f"recorded file '{f['name']}' has no archived copy",
+                )
+            )
         if f["status"] == "accepted" and stored_rows.get(sha, 0) < (f["n_rows"] or 0):
-            findings.append(Finding(
-                "rows.missing", sha, f"文件“{f['name']}”有 {f['n_rows']} 行，库中只有 {stored_rows.get(sha, 0)} 行",
-                f"file '{f['name']}' had {f['n_rows']} rows but {stored_rows.get(sha, 0)} are stored"))
+            findings.append(
+                Finding(
+                    "rows.missing",
+                    sha,
+                    f"文件“{f['name']}”有 {f['n_rows']} 行，库中只有 {stored_rows.get(sha, 0)} 行",
+                    f"file '{f['name']}' had {f['n_rows']} rows but {stored_rows.get(sha, 0)} are stored",
+                )
+            )
     for sha in sorted(set(stored_rows) - recorded):
-        findings.append(Finding("rows.orphan", sha, "库中有答卷行，但没有对应的文件记录",
-                                "stored rows have no file record"))
-    waiting = {sha for sha, places in _copies(settings).items()
-               if any(Path(p).is_relative_to(Path(settings.inbox_dir)) for _, p in places)}
+        findings.append(
+            Finding("rows.orphan", sha, "库中有答卷行，但没有对应的文件记录", "stored rows have no file record")
+        )
+    waiting = {
+        sha
+        for sha, places in _copies(settings).items()
+        if any(Path(p).is_relative_to(Path(settings.inbox_dir)) for _, p in places)
+    }
     for sha in sorted(set(archive) - recorded - set(stored_rows)):
         if sha in waiting:
-            findings.append(Finding("archive.unrecorded", sha, "文件已归档，仍在收件箱中等待处理（下次收件时处理）",
-                                    "archived and still waiting in the inbox: the next inbox run takes it in",
-                                    pending=True))
+            findings.append(
+                Finding(
+                    "archive.unrecorded",
+                    sha,
+                    "文件已归档，仍在收件箱中等待处理（下次收件时处理）",
+                    "archived and still waiting in the inbox: the next inbox run takes it in",
+                    pending=True,
+                )
+            )
         else:
             findings.append(Finding("archive.unrecorded", sha, "文件已归档但从未入库", "archived but never stored"))
     return findings
@@ -158,22 +185,36 @@ def repair(settings, findings: list[Finding], default: Instrument, instruments_d
                 f.repaired = True
         elif f.code in {"rows.missing", "rows.orphan"} and f.sha256 in archive:
             record = by_sha.get(f.sha256, {})
-            inst = _instrument_for(record.get("instrument") or f"{default.id}@{default.version}", instruments_dir,
-                                   default)
+            inst = _instrument_for(
+                record.get("instrument") or f"{default.id}@{default.version}", instruments_dir, default
+            )
             if inst is None:
                 continue
             path = archive[f.sha256]
-            result = pipeline.ingest_file(path, inst, limits=settings.limits,
-                                          secret=pipeline.load_secret(settings.secret_file),
-                                          display_name=record.get("name") or path.name)
+            result = pipeline.ingest_file(
+                path,
+                inst,
+                limits=settings.limits,
+                secret=pipeline.load_secret(settings.secret_file),
+                display_name=record.get("name") or path.name,
+            )
             result.archive_path = str(path)
             frame = pipeline.clean([result], inst)
             wave = record.get("wave") or pipeline.default_wave()
             rows = frame.drop(columns=[c for c in frame if c.startswith("_flag_")]) if not frame.empty else None
             with Store(settings.store_path) as store:
-                store.commit_batch(inst, wave, files=[FileRecord.from_summary(
-                    result.summary() | {"path": record.get("name") or path.name}, str(path),
-                    office=record.get("office"))], rows=rows)
+                store.commit_batch(
+                    inst,
+                    wave,
+                    files=[
+                        FileRecord.from_summary(
+                            result.summary() | {"path": record.get("name") or path.name},
+                            str(path),
+                            office=record.get("office"),
+                        )
+                    ],
+                    rows=rows,
+                )
             f.repaired = True
         elif f.code == "archive.unrecorded" and f.sha256 in archive:
             office, name = "_", archive[f.sha256].name

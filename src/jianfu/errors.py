@@ -14,8 +14,16 @@ True
 
 from __future__ import annotations
 
-__all__ = ["JianfuError", "ConfigError", "InstrumentError", "PlanError", "UploadError", "StoreError", "StoreBusy",
-           "ArchiveError"]
+__all__ = [
+    "JianfuError",
+    "ConfigError",
+    "InstrumentError",
+    "PlanError",
+    "UploadError",
+    "StoreError",
+    "StoreBusy",
+    "ArchiveError",
+]
 
 
 class JianfuError(Exception):
@@ -33,8 +41,10 @@ class InstrumentError(ConfigError):
         self.path = str(path)
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"问卷定义文件有 {len(problems)} 处问题 / instrument file has {len(problems)} "
-                         f"problem(s): {self.path}\n{lines}")
+        super().__init__(
+            f"问卷定义文件有 {len(problems)} 处问题 / instrument file has {len(problems)} "
+            f"problem(s): {self.path}\n{lines}"
+        )
 
 
 class PlanError(ConfigError):
@@ -43,8 +53,10 @@ class PlanError(ConfigError):
     def __init__(self, path, problems: list[str]):
         self.path = str(path)
         self.problems = problems
-        super().__init__(f"分析计划有 {len(problems)} 处问题 / analysis plan has {len(problems)} problem(s): "
-                         f"{path}\n" + "\n".join(f"  - {p}" for p in problems))
+        super().__init__(
+            f"分析计划有 {len(problems)} 处问题 / analysis plan has {len(problems)} problem(s): "
+            f"{path}\n" + "\n".join(f"  - {p}" for p in problems)
+        )
 
 
 class UploadError(JianfuError):

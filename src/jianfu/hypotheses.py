@@ -61,10 +61,16 @@ def _p(p: float | None) -> str:
 def render(template: str, estimate: dict, verdict_key: str, lang: str) -> str:
     """Fill a finding's template; placeholders: ``{b} {beta} {effect} {ci_low} {ci_high} {p} {n} {verdict}``."""
     words = VERDICTS[verdict_key][0 if lang == "zh" else 1]
-    return template.format(b=_num(estimate.get("b")), beta=_num(estimate.get("beta"), 2),
-                           effect=_num(estimate.get("b")), ci_low=_num(estimate.get("ci_low")),
-                           ci_high=_num(estimate.get("ci_high")), p=_p(estimate.get("p")),
-                           n=estimate.get("n", "—"), verdict=words)
+    return template.format(
+        b=_num(estimate.get("b")),
+        beta=_num(estimate.get("beta"), 2),
+        effect=_num(estimate.get("b")),
+        ci_low=_num(estimate.get("ci_low")),
+        ci_high=_num(estimate.get("ci_high")),
+        p=_p(estimate.get("p")),
+        n=estimate.get("n", "—"),
+        verdict=words,
+    )
 
 
 def _estimate(result: dict, finding: Finding) -> tuple[dict | None, dict | None]:
@@ -76,42 +82,82 @@ def _estimate(result: dict, finding: Finding) -> tuple[dict | None, dict | None]
     if finding.term is not None:
         t = result.get("terms", {}).get(finding.term)
         if t is None:
-            return None, {"zh": f"“{finding.term}”在样本中没有变化，未进入模型",
-                          "en": f"{finding.term!r} does not vary in the sample and was left out of the model"}
-        return {"b": t["b"], "beta": t.get("beta"), "ci_low": t.get("ci_low"), "ci_high": t.get("ci_high"),
-                "p": t.get("p"), "n": result.get("n")}, None
+            return None, {
+                "zh": f"“{finding.term}”在样本中没有变化，未进入模型",
+                "en": f"{finding.term!r} does not vary in the sample and was left out of the model",
+            }
+        return {
+            "b": t["b"],
+            "beta": t.get("beta"),
+            "ci_low": t.get("ci_low"),
+            "ci_high": t.get("ci_high"),
+            "p": t.get("p"),
+            "n": result.get("n"),
+        }, None
     if "index_of_moderated_mediation" in result:  # moderated mediation: the index or a conditional effect
         imm = result["index_of_moderated_mediation"]
-        ind = {"effect": imm["estimate"], **imm} if finding.indirect == "index" else \
-            next((c for c in result.get("conditional_indirect", []) if c["at"] == finding.indirect), None)
+        ind = (
+            {"effect": imm["estimate"], **imm}
+            if finding.indirect == "index"
+            else next((c for c in result.get("conditional_indirect", []) if c["at"] == finding.indirect), None)
+        )
     else:
         ind = result.get("indirect", {}).get(finding.indirect)
     if ind is None:
         return None, {"zh": "没有该间接效应", "en": "no such indirect effect"}
-    return {"b": ind["effect"], "ci_low": ind.get("ci_low"), "ci_high": ind.get("ci_high"), "p": None,
-            "n": result.get("n")}, None
+    return {
+        "b": ind["effect"],
+        "ci_low": ind.get("ci_low"),
+        "ci_high": ind.get("ci_high"),
+        "p": None,
+        "n": result.get("n"),
+    }, None
 
 
 def evaluate(models: dict[str, dict], plan: Plan) -> list[dict]:
     """One entry per declared finding: ``hypothesis, model, term | indirect, expect, estimate, ci_low,
-    ci_high, p, beta, verdict, text {zh, en}`` (and ``reason`` when not estimable)."""
+    ci_high, p, beta, verdict, text {zh, en}`` (and ``reason`` when not estimable).
+    """
     out = []
     for spec in plan.models:
         result = models.get(spec.id, {})
         for f in spec.findings:
             est, reason = _estimate(result, f)
-            entry = {"hypothesis": spec.hypothesis, "model": spec.id, "type": spec.type,
-                     "term": f.term, "indirect": f.indirect, "expect": f.expect, "confirmatory": True}
+            entry = {
+                "hypothesis": spec.hypothesis,
+                "model": spec.id,
+                "type": spec.type,
+                "term": f.term,
+                "indirect": f.indirect,
+                "expect": f.expect,
+                "confirmatory": True,
+            }
             if est is None:
                 key = "not_estimable"
-                entry |= {"estimate": None, "beta": None, "ci_low": None, "ci_high": None, "p": None,
-                          "verdict": key, "reason": reason}
-                text = {lang: f"{render(getattr(f.text, lang), {}, key, lang)}"
-                              f"{'：' if lang == 'zh' else ': '}{(reason or {}).get(lang, '')}" for lang in ("zh", "en")}
+                entry |= {
+                    "estimate": None,
+                    "beta": None,
+                    "ci_low": None,
+                    "ci_high": None,
+                    "p": None,
+                    "verdict": key,
+                    "reason": reason,
+                }
+                text = {
+                    lang: f"{render(getattr(f.text, lang), {}, key, lang)}"
+                    f"{'：' if lang == 'zh' else ': '}{(reason or {}).get(lang, '')}"
+                    for lang in ("zh", "en")
+                }
             else:
                 key = verdict(est, f.expect)
-                entry |= {"estimate": est["b"], "beta": est.get("beta"), "ci_low": est.get("ci_low"),
-                          "ci_high": est.get("ci_high"), "p": est.get("p"), "verdict": key}
+                entry |= {
+                    "estimate": est["b"],
+                    "beta": est.get("beta"),
+                    "ci_low": est.get("ci_low"),
+                    "ci_high": est.get("ci_high"),
+                    "p": est.get("p"),
+                    "verdict": key,
+                }
                 text = {lang: render(getattr(f.text, lang), est, key, lang) for lang in ("zh", "en")}
             entry["text"] = text
             out.append(entry)

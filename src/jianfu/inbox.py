@@ -24,18 +24,28 @@ import fcntl
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
-from .readers import sha256_file
 from .errors import ArchiveError
+from .readers import sha256_file
 from .store import FileRecord, Receipt, private_dir
 
-__all__ = ["Waiting", "Skipped", "Scan", "Delivery", "scan_inbox", "claim", "sort_deliveries", "receipts_for",
-           "file_away", "TEMPORARY_SUFFIXES"]
+__all__ = [
+    "Waiting",
+    "Skipped",
+    "Scan",
+    "Delivery",
+    "scan_inbox",
+    "claim",
+    "sort_deliveries",
+    "receipts_for",
+    "file_away",
+    "TEMPORARY_SUFFIXES",
+]
 
 #: Browser downloads and copies in progress: picked up once they have their final name.
 TEMPORARY_SUFFIXES = {".part", ".tmp", ".crdownload", ".download", ".partial"}
@@ -62,8 +72,14 @@ class Skipped:
     en: str
 
     def to_dict(self) -> dict:
-        return {"office": self.office, "name": self.name, "code": self.code, "zh": self.zh, "en": self.en,
-                "message": f"{self.office}/{self.name}：{self.zh} | {self.en}"}
+        return {
+            "office": self.office,
+            "name": self.name,
+            "code": self.code,
+            "zh": self.zh,
+            "en": self.en,
+            "message": f"{self.office}/{self.name}：{self.zh} | {self.en}",
+        }
 
 
 @dataclass(frozen=True)
@@ -76,15 +92,23 @@ class Scan:
 
 
 _REASONS = {
-    "hidden": ("文件名以“.”或“~$”开头，被视为隐藏或临时文件，未处理；请去掉开头的点或“~$”后重新放入",
-               "the name starts with '.' or '~$' (a hidden or temporary file) and was not taken in; "
-               "rename it without the leading '.' or '~$'"),
-    "temporary": ("文件仍是下载/复制中的临时文件，未处理；复制完成后会自动处理",
-                  "a download or copy in progress (temporary name); it is taken in once it has its final name"),
-    "link": ("这是一个快捷方式/链接，不是文件本身，未处理；请放入文件本身",
-             "a link, not the file itself: not taken in; put the file itself in the folder"),
-    "too_deep": ("文件位于子文件夹中，未处理；请直接放在本单位的收件文件夹中",
-                 "the file is inside a sub-folder: not taken in; put it directly in the office's inbox folder"),
+    "hidden": (
+        "文件名以“.”或“~$”开头，被视为隐藏或临时文件，未处理；请去掉开头的点或“~$”后重新放入",
+        "the name starts with '.' or '~$' (a hidden or temporary file) and was not taken in; "
+        "rename it without the leading '.' or '~$'",
+    ),
+    "temporary": (
+        "文件仍是下载/复制中的临时文件，未处理；复制完成后会自动处理",
+        "a download or copy in progress (temporary name); it is taken in once it has its final name",
+    ),
+    "link": (
+        "这是一个快捷方式/链接，不是文件本身，未处理；请放入文件本身",
+        "a link, not the file itself: not taken in; put the file itself in the folder",
+    ),
+    "too_deep": (
+        "文件位于子文件夹中，未处理；请直接放在本单位的收件文件夹中",
+        "the file is inside a sub-folder: not taken in; put it directly in the office's inbox folder",
+    ),
     "not_a_file": ("不是普通文件，未处理", "not a regular file: not taken in"),
 }
 
@@ -207,18 +231,24 @@ def sort_deliveries(claimed: list[Delivery], known: set[str]) -> tuple[list[Deli
 
 def receipts_for(new: list[Delivery], copies: list[Delivery]) -> list[Receipt]:
     """One receipt per delivery: ``new`` for first arrivals, ``resent`` for copies."""
-    return ([Receipt(d.sha256, d.office, d.name, "new", d.delivery) for d in new]
-            + [Receipt(d.sha256, d.office, d.name, "resent", d.delivery) for d in copies])
+    return [Receipt(d.sha256, d.office, d.name, "new", d.delivery) for d in new] + [
+        Receipt(d.sha256, d.office, d.name, "resent", d.delivery) for d in copies
+    ]
 
 
 def records_for(results: list, deliveries: list[Delivery]) -> list[FileRecord]:
     """File records of parsed new deliveries (``results`` in the same order), with their office."""
-    return [FileRecord.from_summary(r.summary(), r.archive_path, office=d.office)
-            for r, d in zip(results, deliveries)]
+    return [FileRecord.from_summary(r.summary(), r.archive_path, office=d.office) for r, d in zip(results, deliveries)]
 
 
-def file_away(d: Delivery, status: str, problems: list[str], archive_path: str | Path | None,
-              processed_dir: Path, rejected_dir: Path) -> Path:
+def file_away(
+    d: Delivery,
+    status: str,
+    problems: list[str],
+    archive_path: str | Path | None,
+    processed_dir: Path,
+    rejected_dir: Path,
+) -> Path:
     """Move a delivery out of the inbox — only once its archived copy is verified.
 
     Accepted content goes to ``processed/<office>/``; rejected content to ``rejected/<office>/``
@@ -226,8 +256,10 @@ def file_away(d: Delivery, status: str, problems: list[str], archive_path: str |
     """
     archived = Path(archive_path) if archive_path else None
     if archived is None or not archived.exists() or sha256_file(archived) != d.sha256:
-        raise ArchiveError(f"归档副本缺失或不一致，文件保留在收件箱 / not moving {d.path.name}: its archived copy "
-                           "is missing or differs; it stays in the inbox")
+        raise ArchiveError(
+            f"归档副本缺失或不一致，文件保留在收件箱 / not moving {d.path.name}: its archived copy "
+            "is missing or differs; it stays in the inbox"
+        )
     target_dir = private_dir((processed_dir if status == "accepted" else rejected_dir) / d.office)
     target = target_dir / f"{datetime.now():%Y%m%d-%H%M%S}_{d.name}"
     k = 1

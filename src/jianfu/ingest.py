@@ -36,14 +36,28 @@ INVALID_DETAIL = "_invalid_detail"
 _MAX_CELL_PROBLEMS_PER_COLUMN = 10
 
 _WJX_META = {"序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自ip"}
-_TENCENT_META = {"编号", "开始答题时间", "结束答题时间", "答题时长", "起答时间", "结束时间", "提交时间", "渠道", "用户类型", "用户标识", "昵称"}
+_TENCENT_META = {
+    "编号",
+    "开始答题时间",
+    "结束答题时间",
+    "答题时长",
+    "起答时间",
+    "结束时间",
+    "提交时间",
+    "渠道",
+    "用户类型",
+    "用户标识",
+    "昵称",
+}
 _DURATION_HEADERS = {"所用时间", "答题时长", "duration_s", "用时", "用时秒", "答题用时", "答题用时秒"}
 _SUBMITTED_HEADERS = {"提交答卷时间", "结束答题时间", "提交时间", "结束时间", "submitted"}
 _IGNORED_META = _WJX_META | _TENCENT_META | {"respondent", "备注"}
 _DURATION_KEYS = {header_key(h) for h in _DURATION_HEADERS}
 _SUBMITTED_KEYS = {header_key(h) for h in _SUBMITTED_HEADERS}
 _IGNORED_KEYS = {header_key(h) for h in _IGNORED_META}
-_DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)(?:小时|时|h))?(?:(\d+(?:\.\d+)?)(?:分钟|分|m|min))?(?:(\d+(?:\.\d+)?)(?:秒|s|sec))?$")
+_DURATION_RE = re.compile(
+    r"^(?:(\d+(?:\.\d+)?)(?:小时|时|h))?(?:(\d+(?:\.\d+)?)(?:分钟|分|m|min))?(?:(\d+(?:\.\d+)?)(?:秒|s|sec))?$"
+)
 _CODE_LABEL_RE = re.compile(r"^(\d+)(?:\((.*)\)|[.、:](.*))$")
 
 
@@ -76,13 +90,21 @@ class IngestResult:
 
     def summary(self) -> dict:
         """The per-file entry of ``jianfu run --json`` (messages as strings)."""
-        return {"path": self.path, "sha256": self.sha256, "format": self.format, "status": self.status,
-                "sheet": self.sheet, "rows": self.n_rows,
-                "errors": [str(p) for p in self.errors], "warnings": [str(p) for p in self.warnings]}
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "format": self.format,
+            "status": self.status,
+            "sheet": self.sheet,
+            "rows": self.n_rows,
+            "errors": [str(p) for p in self.errors],
+            "warnings": [str(p) for p in self.warnings],
+        }
 
 
 def parse_duration(values: pd.Series) -> pd.Series:
     """Seconds from ``312``, ``312秒``, ``5分12秒``, ``1小时2分`` or ``0:05:12``; unparseable → NaN."""
+
     def one(v: object) -> float:
         s = value_key(v)
         if not s:
@@ -217,29 +239,51 @@ def _letter(index: int) -> str:
 _CELL_CODES = {"value.not_allowed", "value.not_allowed_more", "value.formula"}
 
 
-def _accept_partially(result: IngestResult, inst: Instrument, n_invalid: int, n: int, strict: bool,
-                      where: dict) -> None:
+def _accept_partially(
+    result: IngestResult, inst: Instrument, n_invalid: int, n: int, strict: bool, where: dict
+) -> None:
     """Turn invalid-cell errors into warnings (the rows are quarantined as ``invalid``), unless
-    ``strict`` or too many rows are invalid, in which case the file stays rejected and says why."""
+    ``strict`` or too many rows are invalid, in which case the file stays rejected and says why.
+    """
     share, limit = n_invalid / max(n, 1), inst.quality.invalid.max_share
     if strict:
         return
     if share > limit:
-        result.problems.append(error(
-            "file.too_many_invalid", f"{n_invalid} 行（{share:.0%}）含无效答案，超过 {limit:.0%} 的上限，整个文件未被接收",
-            f"{n_invalid} rows ({share:.0%}) hold invalid answers, more than the {limit:.0%} limit: the file was "
-            "not accepted", "这通常说明用错了问卷或导出格式有误；请核对后重新导出上传，或按下列问题逐一修改",
-            "this usually means the wrong questionnaire or a damaged export: check it and export again, or fix "
-            "the cells listed", **where))
+        result.problems.append(
+            error(
+                "file.too_many_invalid",
+                f"{n_invalid} 行（{share:.0%}）含无效答案，超过 {limit:.0%} 的上限，整个文件未被接收",
+                f"{n_invalid} rows ({share:.0%}) hold invalid answers, more than the {limit:.0%} limit: the file was "
+                "not accepted",
+                "这通常说明用错了问卷或导出格式有误；请核对后重新导出上传，或按下列问题逐一修改",
+                "this usually means the wrong questionnaire or a damaged export: check it and export again, or fix "
+                "the cells listed",
+                **where,
+            )
+        )
         return
-    note_zh, note_en = "；该行已隔离，不参与分析，其余行照常分析", "; the row is quarantined and left out of the analysis"
-    result.problems = [replace(p, severity="warning", zh=p.zh + note_zh, en=p.en + note_en)
-                       if p.code in _CELL_CODES and p.severity == "error" else p for p in result.problems]
+    note_zh, note_en = (
+        "；该行已隔离，不参与分析，其余行照常分析",
+        "; the row is quarantined and left out of the analysis",
+    )
+    result.problems = [
+        replace(p, severity="warning", zh=p.zh + note_zh, en=p.en + note_en)
+        if p.code in _CELL_CODES and p.severity == "error"
+        else p
+        for p in result.problems
+    ]
 
 
-def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits(), sheet: str | None = None,
-                secret: bytes | None = None, display_name: str | None = None,
-                strict: bool | None = None) -> IngestResult:
+def ingest_file(
+    path: str | Path,
+    inst: Instrument,
+    *,
+    limits: Limits = Limits(),
+    sheet: str | None = None,
+    secret: bytes | None = None,
+    display_name: str | None = None,
+    strict: bool | None = None,
+) -> IngestResult:
     """Read, match, map and de-identify one upload.
 
     Parameters
@@ -290,11 +334,18 @@ def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits()
                 # Both columns may carry the same header text: name them by their letters.
                 c0 = next(c for c, i in matched.items() if i == ident)
                 a, b = _letter(raw.first_column + c0), _letter(raw.first_column + j)
-                result.problems.append(error(
-                    "header.duplicate", f"题目“{ident}”出现在两列：第 {a} 列“{raw.header[c0]}”和第 {b} 列“{h}”",
-                    f"question '{ident}' appears in two columns: column {a} ('{raw.header[c0]}') and column {b} "
-                    f"('{h}')", f"删除其中一列（例如第 {b} 列）后重新上传",
-                    f"delete one of them (e.g. column {b}) and upload again", column=f"{b}: {h}", **where))
+                result.problems.append(
+                    error(
+                        "header.duplicate",
+                        f"题目“{ident}”出现在两列：第 {a} 列“{raw.header[c0]}”和第 {b} 列“{h}”",
+                        f"question '{ident}' appears in two columns: column {a} ('{raw.header[c0]}') and column {b} "
+                        f"('{h}')",
+                        f"删除其中一列（例如第 {b} 列）后重新上传",
+                        f"delete one of them (e.g. column {b}) and upload again",
+                        column=f"{b}: {h}",
+                        **where,
+                    )
+                )
                 continue
             matched[j] = ident
         elif pii:
@@ -310,44 +361,72 @@ def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits()
             if values_kind:
                 pii_cols[j] = values_kind
             elif k:
-                result.problems.append(warning(
-                    "header.unknown", "这一列不属于问卷，已忽略", "this column is not part of the questionnaire and was ignored",
-                    "如果它本应是问卷题目，请使用模板中的原题目文字作为列名",
-                    "if it should be a question, use the question text from the template as its header",
-                    column=h, **where))
+                result.problems.append(
+                    warning(
+                        "header.unknown",
+                        "这一列不属于问卷，已忽略",
+                        "this column is not part of the questionnaire and was ignored",
+                        "如果它本应是问卷题目，请使用模板中的原题目文字作为列名",
+                        "if it should be a question, use the question text from the template as its header",
+                        column=h,
+                        **where,
+                    )
+                )
     for j, kind_ in pii_cols.items():
-        result.problems.append(warning(
-            "privacy.column_dropped", f"这一列含个人信息（{kind_}），已在入库前删除",
-            f"this column holds personal data ({kind_}) and was removed before storage",
-            "今后导出时可不包含此列", "you may leave this column out of future exports",
-            column=raw.header[j], **where))
+        result.problems.append(
+            warning(
+                "privacy.column_dropped",
+                f"这一列含个人信息（{kind_}），已在入库前删除",
+                f"this column holds personal data ({kind_}) and was removed before storage",
+                "今后导出时可不包含此列",
+                "you may leave this column out of future exports",
+                column=raw.header[j],
+                **where,
+            )
+        )
 
     likert_ids = [i for i in matched.values() if kind[i] == "likert"]
     result.format = _detect_format(raw, keys, [raw.data[j] for j, i in matched.items() if kind[i] == "likert"])
     all_items = [i.id for i in inst.items]
     missing_items = [i for i in all_items if i not in matched.values()]
     if not likert_ids or len(missing_items) == len(all_items):
-        result.problems.append(error(
-            "sheet.no_items", "没有识别出任何问卷题目，可能上传了错误的文件或使用了其他问卷",
-            "no question of the instrument was recognised: wrong file or another questionnaire",
-            f"请使用“{inst.title.zh}”的模板或问卷星导出的原始答卷", f"use the {inst.id} template or the original export",
-            **where))
+        result.problems.append(
+            error(
+                "sheet.no_items",
+                "没有识别出任何问卷题目，可能上传了错误的文件或使用了其他问卷",
+                "no question of the instrument was recognised: wrong file or another questionnaire",
+                f"请使用“{inst.title.zh}”的模板或问卷星导出的原始答卷",
+                f"use the {inst.id} template or the original export",
+                **where,
+            )
+        )
         return result
     if missing_items:
-        result.problems.append(warning(
-            "header.missing_items", f"有 {len(missing_items)} 道题目没有找到对应的列：{'、'.join(missing_items[:15])}"
-            + ("……" if len(missing_items) > 15 else ""),
-            f"{len(missing_items)} instrument question(s) have no column: {', '.join(missing_items[:15])}",
-            "检查这些题目的列名是否被修改或删除", "check whether those columns were renamed or deleted", **where))
+        result.problems.append(
+            warning(
+                "header.missing_items",
+                f"有 {len(missing_items)} 道题目没有找到对应的列：{'、'.join(missing_items[:15])}"
+                + ("……" if len(missing_items) > 15 else ""),
+                f"{len(missing_items)} instrument question(s) have no column: {', '.join(missing_items[:15])}",
+                "检查这些题目的列名是否被修改或删除",
+                "check whether those columns were renamed or deleted",
+                **where,
+            )
+        )
 
     n = len(raw.data)
     rows = np.arange(raw.first_data_row, raw.first_data_row + n)
     out: dict[str, object] = {
-        "_file_sha256": digest, "_file_name": name, "_sheet": raw.sheet, "_row": rows,
+        "_file_sha256": digest,
+        "_file_name": name,
+        "_sheet": raw.sheet,
+        "_row": rows,
         "_submitted": pd.to_datetime(raw.data[meta_cols["submitted"]].map(nfkc), errors="coerce", format="mixed")
-        if "submitted" in meta_cols else pd.NaT,
+        if "submitted" in meta_cols
+        else pd.NaT,
         "_duration_s": parse_duration(raw.data[meta_cols["duration"]]).astype(float)
-        if "duration" in meta_cols else np.nan,
+        if "duration" in meta_cols
+        else np.nan,
         "_respondent_key": None,
     }
     if secret is not None:
@@ -377,52 +456,93 @@ def ingest_file(path: str | Path, inst: Instrument, *, limits: Limits = Limits()
             out[ident] = masked.to_numpy(dtype=object)
             bad = {}
             if n_masked:
-                result.problems.append(warning(
-                    "privacy.masked", f"{n_masked} 个单元格中的身份证号、手机号、邮箱或 IP 已被隐去",
-                    f"ID/phone numbers, e-mail or IP addresses in {n_masked} cell(s) were masked",
-                    "请提醒受访者不要在开放题中填写个人信息", "remind respondents not to enter personal data in open answers",
-                    column=raw.header[j], **where))
+                result.problems.append(
+                    warning(
+                        "privacy.masked",
+                        f"{n_masked} 个单元格中的身份证号、手机号、邮箱或 IP 已被隐去",
+                        f"ID/phone numbers, e-mail or IP addresses in {n_masked} cell(s) were masked",
+                        "请提醒受访者不要在开放题中填写个人信息",
+                        "remind respondents not to enter personal data in open answers",
+                        column=raw.header[j],
+                        **where,
+                    )
+                )
         if bad:
             positions = col[col.isin(list(bad))].index
             for pos in positions:
                 invalid_cells.setdefault(int(pos), []).append(f"{raw.header[j]}={mask_value(bad[col.iloc[pos]])}")
             for pos in positions[:_MAX_CELL_PROBLEMS_PER_COLUMN]:
-                result.problems.append(error(
-                    "value.not_allowed", f"答案不在允许的取值内（允许：{allowed}）",
-                    f"the answer is not an allowed value (allowed: {allowed})",
-                    "改为允许的选项文字或编码；未作答请留空",
-                    "change it to one of the allowed labels or codes; leave unanswered cells blank",
-                    row=int(rows[pos]), column=raw.header[j], value=bad[col.iloc[pos]], **where))
+                result.problems.append(
+                    error(
+                        "value.not_allowed",
+                        f"答案不在允许的取值内（允许：{allowed}）",
+                        f"the answer is not an allowed value (allowed: {allowed})",
+                        "改为允许的选项文字或编码；未作答请留空",
+                        "change it to one of the allowed labels or codes; leave unanswered cells blank",
+                        row=int(rows[pos]),
+                        column=raw.header[j],
+                        value=bad[col.iloc[pos]],
+                        **where,
+                    )
+                )
             if len(positions) > _MAX_CELL_PROBLEMS_PER_COLUMN:
-                result.problems.append(error(
-                    "value.not_allowed_more", f"本列还有 {len(positions) - _MAX_CELL_PROBLEMS_PER_COLUMN} 个类似的错误值",
-                    f"{len(positions) - _MAX_CELL_PROBLEMS_PER_COLUMN} more cells in this column have values that are not allowed",
-                    f"允许的取值：{allowed}", f"allowed values: {allowed}", column=raw.header[j], **where))
+                result.problems.append(
+                    error(
+                        "value.not_allowed_more",
+                        f"本列还有 {len(positions) - _MAX_CELL_PROBLEMS_PER_COLUMN} 个类似的错误值",
+                        f"{len(positions) - _MAX_CELL_PROBLEMS_PER_COLUMN} more cells in this column have values that are not allowed",
+                        f"允许的取值：{allowed}",
+                        f"allowed values: {allowed}",
+                        column=raw.header[j],
+                        **where,
+                    )
+                )
     for row, j, formula in raw.formulas:
         if j in matched and row >= raw.first_data_row:
             invalid_cells.setdefault(int(row - raw.first_data_row), []).append(f"{raw.header[j]}=(公式 formula)")
-            result.problems.append(error(
-                "value.formula", "答案单元格是公式而不是填写的值", "the answer cell holds a formula, not an answer",
-                "把公式替换为实际答案（复制后“选择性粘贴→数值”），或从问卷平台重新导出",
-                "replace the formula with the answer itself (copy, then Paste Special → Values), or export again",
-                row=row, column=raw.header[j], value=formula, **where))
+            result.problems.append(
+                error(
+                    "value.formula",
+                    "答案单元格是公式而不是填写的值",
+                    "the answer cell holds a formula, not an answer",
+                    "把公式替换为实际答案（复制后“选择性粘贴→数值”），或从问卷平台重新导出",
+                    "replace the formula with the answer itself (copy, then Paste Special → Values), or export again",
+                    row=row,
+                    column=raw.header[j],
+                    value=formula,
+                    **where,
+                )
+            )
     frame = pd.DataFrame({k: v for k, v in out.items()}, index=range(n))
-    frame["_invalid_detail"] = pd.Series({pos: "；".join(cells) for pos, cells in invalid_cells.items()},
-                                         index=range(n), dtype=object)
+    frame["_invalid_detail"] = pd.Series(
+        {pos: "；".join(cells) for pos, cells in invalid_cells.items()}, index=range(n), dtype=object
+    )
     if invalid_cells:
-        _accept_partially(result, inst, len(invalid_cells), n, inst.quality.strict if strict is None else strict,
-                          where)
+        _accept_partially(result, inst, len(invalid_cells), n, inst.quality.strict if strict is None else strict, where)
     if "duration" not in meta_cols and result.format.startswith("wjx"):
-        result.problems.append(warning(
-            "meta.no_duration", "没有找到“所用时间”列，无法识别作答过快的答卷", "no completion-time column: speeders cannot be detected",
-            "导出时请保留“所用时间”列", "keep the 所用时间 column when exporting", **where))
+        result.problems.append(
+            warning(
+                "meta.no_duration",
+                "没有找到“所用时间”列，无法识别作答过快的答卷",
+                "no completion-time column: speeders cannot be detected",
+                "导出时请保留“所用时间”列",
+                "keep the 所用时间 column when exporting",
+                **where,
+            )
+        )
     elif "duration" in meta_cols and frame["_duration_s"].isna().any():
         bad_rows = rows[frame["_duration_s"].isna().to_numpy()][:5]
-        result.problems.append(warning(
-            "meta.bad_duration", f"有 {int(frame['_duration_s'].isna().sum())} 行的作答时间无法识别（如第 {', '.join(map(str, bad_rows))} 行）",
-            f"{int(frame['_duration_s'].isna().sum())} completion time(s) could not be parsed (e.g. rows {', '.join(map(str, bad_rows))})",
-            "作答时间应写作“312秒”或“5分12秒”", "write completion times like 312秒 or 5分12秒",
-            column=raw.header[meta_cols["duration"]], **where))
+        result.problems.append(
+            warning(
+                "meta.bad_duration",
+                f"有 {int(frame['_duration_s'].isna().sum())} 行的作答时间无法识别（如第 {', '.join(map(str, bad_rows))} 行）",
+                f"{int(frame['_duration_s'].isna().sum())} completion time(s) could not be parsed (e.g. rows {', '.join(map(str, bad_rows))})",
+                "作答时间应写作“312秒”或“5分12秒”",
+                "write completion times like 312秒 or 5分12秒",
+                column=raw.header[meta_cols["duration"]],
+                **where,
+            )
+        )
     result.frame = frame
     result.n_rows = n
     result.matched = {raw.header[j]: i for j, i in matched.items()}

@@ -84,7 +84,7 @@ class Scale(_Model):
     subscales: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _items_xor_subscales(self) -> "Scale":
+    def _items_xor_subscales(self) -> Scale:
         if bool(self.items) == bool(self.subscales):
             raise ValueError("a scale has either `items` or `subscales`, not both or neither")
         if self.items and not self.response_scale:
@@ -104,7 +104,7 @@ class Demographic(_Model):
     free_text: bool = False
 
     @model_validator(mode="after")
-    def _options_xor_free(self) -> "Demographic":
+    def _options_xor_free(self) -> Demographic:
         if bool(self.options) == self.free_text:
             raise ValueError("a demographic has either `options` or `free_text: true`")
         return self
@@ -138,7 +138,8 @@ class IncompleteRule(FlagRule):
 class InvalidRule(FlagRule):
     """Rows with a cell that is not an allowed answer are quarantined as ``invalid`` and the rest of
     the file is analysed; a file with more than ``max_share`` of such rows is rejected as a whole
-    (the wrong questionnaire or a mangled export)."""
+    (the wrong questionnaire or a mangled export).
+    """
 
     max_share: float = Field(0.05, ge=0, le=1)
 
@@ -218,8 +219,10 @@ def _semantic_problems(inst: Instrument) -> list[tuple[tuple[Any, ...], str]]:
             ids.append((("scales", si, "items", ii, "id"), item.id))
         if s.response_scale and s.response_scale not in inst.response_scales:
             problems.append(
-                (("scales", si, "response_scale"),
-                 f"unknown response scale {s.response_scale!r}; defined: {sorted(inst.response_scales)}")
+                (
+                    ("scales", si, "response_scale"),
+                    f"unknown response scale {s.response_scale!r}; defined: {sorted(inst.response_scales)}",
+                )
             )
     for di, d in enumerate(inst.demographics):
         ids.append((("demographics", di, "id"), d.id))
@@ -227,9 +230,13 @@ def _semantic_problems(inst: Instrument) -> list[tuple[tuple[Any, ...], str]]:
         ids.append((("attention_checks", ai, "id"), a.id))
         rs = inst.response_scales.get(a.response_scale)
         if rs is None:
-            problems.append((("attention_checks", ai, "response_scale"), f"unknown response scale {a.response_scale!r}"))
+            problems.append(
+                (("attention_checks", ai, "response_scale"), f"unknown response scale {a.response_scale!r}")
+            )
         elif a.expect not in rs.labels:
-            problems.append((("attention_checks", ai, "expect"), f"expect={a.expect} is not a code of {a.response_scale!r}"))
+            problems.append(
+                (("attention_checks", ai, "expect"), f"expect={a.expect} is not a code of {a.response_scale!r}")
+            )
     for oi, o in enumerate(inst.open_questions):
         ids.append((("open_questions", oi, "id"), o.id))
     counts = Counter(i for _, i in ids)

@@ -52,7 +52,8 @@ _CHUNK_CELLS = 1_000_000
 def _solve(G: np.ndarray, rows: list[int], target: int) -> np.ndarray:
     """OLS coefficients of column ``target`` on columns ``rows`` from cross-product matrices G;
     NaN for a resample whose design is singular (in a small sample a resample can draw, say,
-    one unit's rows only, so that a dummy never varies)."""
+    one unit's rows only, so that a dummy never varies).
+    """
     A = G[:, rows][:, :, rows]
     rhs = G[:, rows, target]
     ok = np.linalg.matrix_rank(A) == len(rows)
@@ -64,7 +65,8 @@ def _solve(G: np.ndarray, rows: list[int], target: int) -> np.ndarray:
 
 def _counts(rng: np.random.Generator, size: int, n: int, clusters: np.ndarray | None) -> np.ndarray:
     """How often each row is drawn in ``size`` resamples: rows drawn one by one, or — with
-    ``clusters`` (codes 0…G−1 per row) — whole clusters drawn G times with replacement."""
+    ``clusters`` (codes 0…G−1 per row) — whole clusters drawn G times with replacement.
+    """
     if clusters is None:
         idx = rng.integers(0, n, size=(size, n), dtype=np.int64 if size * n >= 2**31 else np.int32)
         counts = np.bincount((idx + (np.arange(size, dtype=idx.dtype) * n)[:, None]).ravel(), minlength=size * n)
@@ -75,8 +77,9 @@ def _counts(rng: np.random.Generator, size: int, n: int, clusters: np.ndarray | 
     return drawn[:, clusters].astype(float)
 
 
-def bootstrap_moments(Z: np.ndarray, n_boot: int, seed: int, clusters: np.ndarray | None = None
-                      ) -> Iterator[np.ndarray]:
+def bootstrap_moments(
+    Z: np.ndarray, n_boot: int, seed: int, clusters: np.ndarray | None = None
+) -> Iterator[np.ndarray]:
     """Cross-product matrices Z′WZ of bootstrap resamples, in chunks ``(size, q, q)``.
 
     Every OLS fit of the resample needs only these (:func:`_solve`). ``clusters`` switches to the
@@ -99,8 +102,16 @@ def bootstrap_moments(Z: np.ndarray, n_boot: int, seed: int, clusters: np.ndarra
         done += size
 
 
-def bootstrap_indirect(Z: np.ndarray, x: int, covariates: list[int], mediators: list[int], y: int,
-                       n_boot: int, seed: int, clusters: np.ndarray | None = None) -> np.ndarray:
+def bootstrap_indirect(
+    Z: np.ndarray,
+    x: int,
+    covariates: list[int],
+    mediators: list[int],
+    y: int,
+    n_boot: int,
+    seed: int,
+    clusters: np.ndarray | None = None,
+) -> np.ndarray:
     """Bootstrap distribution of aⱼ·bⱼ for each mediator: an array ``(n_boot, k)``.
 
     ``Z`` holds a constant column 0 and the variables at the given column positions.
@@ -109,7 +120,7 @@ def bootstrap_indirect(Z: np.ndarray, x: int, covariates: list[int], mediators: 
     b_rows = [0, x, *covariates, *mediators]
     parts = []
     for G in bootstrap_moments(Z, n_boot, seed, clusters):
-        b = _solve(G, b_rows, y)[:, -len(mediators):]
+        b = _solve(G, b_rows, y)[:, -len(mediators) :]
         parts.append(np.column_stack([_solve(G, a_rows, m)[:, 1] * b[:, j] for j, m in enumerate(mediators)]))
     return np.concatenate(parts)
 
@@ -126,14 +137,29 @@ def _ci(boot: np.ndarray, estimate: float, level: float, method: str) -> tuple[f
 
 def _path(res, name: str) -> dict:
     ci = res.conf_int().loc[name]
-    return {"b": float(res.params[name]), "se": float(res.bse[name]), "t": float(res.tvalues[name]),
-            "p": float(res.pvalues[name]), "ci_low": float(ci.iloc[0]), "ci_high": float(ci.iloc[1])}
+    return {
+        "b": float(res.params[name]),
+        "se": float(res.bse[name]),
+        "t": float(res.tvalues[name]),
+        "p": float(res.pvalues[name]),
+        "ci_low": float(ci.iloc[0]),
+        "ci_high": float(ci.iloc[1]),
+    }
 
 
-def mediation(data: pd.DataFrame, x: str, mediators: list[str], outcome: str,
-              covariates: pd.DataFrame | None = None, n_boot: int = 5000, seed: int = 20240601,
-              level: float = 0.95, method: str = "percentile", dummies: frozenset[str] = frozenset(),
-              clusters: pd.Series | None = None) -> dict:
+def mediation(
+    data: pd.DataFrame,
+    x: str,
+    mediators: list[str],
+    outcome: str,
+    covariates: pd.DataFrame | None = None,
+    n_boot: int = 5000,
+    seed: int = 20240601,
+    level: float = 0.95,
+    method: str = "percentile",
+    dummies: frozenset[str] = frozenset(),
+    clusters: pd.Series | None = None,
+) -> dict:
     """Simple or parallel mediation of ``x`` → ``mediators`` → ``outcome``.
 
     Parameters
@@ -167,8 +193,11 @@ def mediation(data: pd.DataFrame, x: str, mediators: list[str], outcome: str,
     X_a = pd.concat([const, frame[[x, *cov_cols]]], axis=1)
     X_b = pd.concat([const, frame[[x, *cov_cols, *mediators]]], axis=1)
     n, k = X_b.shape
-    require(n >= k + 3, f"完整作答的有效答卷 {n} 份，少于中介模型所需的 {k + 3} 份",
-            f"{n} complete rows; the mediation model needs at least {k + 3}")
+    require(
+        n >= k + 3,
+        f"完整作答的有效答卷 {n} 份，少于中介模型所需的 {k + 3} 份",
+        f"{n} complete rows; the mediation model needs at least {k + 3}",
+    )
     require_full_rank(X_b.to_numpy(), "中介模型", "mediation model")
     fit_b = sm.OLS(frame[outcome], X_b).fit()
     fit_c = sm.OLS(frame[outcome], X_a).fit()
@@ -183,12 +212,16 @@ def mediation(data: pd.DataFrame, x: str, mediators: list[str], outcome: str,
     Z = pd.concat([const, frame[[x, *cov_cols, *mediators, outcome]]], axis=1).to_numpy()
     pos = {c: k for k, c in enumerate(["const", x, *cov_cols, *mediators, outcome])}
     codes = cluster_codes(clusters, frame.index)
-    boot = bootstrap_indirect(Z, pos[x], [pos[c] for c in cov_cols], [pos[m] for m in mediators],
-                              pos[outcome], n_boot, seed, codes)
+    boot = bootstrap_indirect(
+        Z, pos[x], [pos[c] for c in cov_cols], [pos[m] for m in mediators], pos[outcome], n_boot, seed, codes
+    )
     singular = np.isnan(boot).any(axis=1)
-    require(singular.mean() <= 0.05, f"{singular.mean():.0%} 的自助样本设计矩阵奇异，样本过小，区间不可靠",
-            f"{singular.mean():.0%} of the bootstrap resamples have a singular design: the sample is too small "
-            "for a bootstrap interval")
+    require(
+        singular.mean() <= 0.05,
+        f"{singular.mean():.0%} 的自助样本设计矩阵奇异，样本过小，区间不可靠",
+        f"{singular.mean():.0%} of the bootstrap resamples have a singular design: the sample is too small "
+        "for a bootstrap interval",
+    )
     boot = boot[~singular]
     indirect = {}
     for j, m in enumerate(mediators):
@@ -197,17 +230,36 @@ def mediation(data: pd.DataFrame, x: str, mediators: list[str], outcome: str,
     if len(mediators) > 1:
         total_boot = boot.sum(axis=1)
         lo, hi = _ci(total_boot, sum(point.values()), level, method)
-        indirect["total"] = {"effect": sum(point.values()), "se_boot": float(total_boot.std(ddof=1)),
-                             "ci_low": lo, "ci_high": hi}
+        indirect["total"] = {
+            "effect": sum(point.values()),
+            "se_boot": float(total_boot.std(ddof=1)),
+            "ci_low": lo,
+            "ci_high": hi,
+        }
     total = paths["total"]["b"]
     sd_y = frame[outcome].std(ddof=1)
-    terms = {c: {**_path(fit_b, c), "beta": None if c in dummies else float(fit_b.params[c] * frame[c].std(ddof=1) / sd_y)}
-             for c in X_b.columns if c != "const"}
-    return {"outcome": outcome, "n": int(len(frame)), "r2": float(fit_b.rsquared), "terms": terms,
-            "x": x, "mediators": list(mediators), "paths": paths, "indirect": indirect,
-            "proportion_mediated": float(sum(point.values()) / total) if abs(total) > 1e-12 else None,
-            "n_boot": int(n_boot), "n_boot_singular": int(singular.sum()), "seed": int(seed), "ci_method": method,
-            "level": level, **_resampling(codes)}
+    terms = {
+        c: {**_path(fit_b, c), "beta": None if c in dummies else float(fit_b.params[c] * frame[c].std(ddof=1) / sd_y)}
+        for c in X_b.columns
+        if c != "const"
+    }
+    return {
+        "outcome": outcome,
+        "n": int(len(frame)),
+        "r2": float(fit_b.rsquared),
+        "terms": terms,
+        "x": x,
+        "mediators": list(mediators),
+        "paths": paths,
+        "indirect": indirect,
+        "proportion_mediated": float(sum(point.values()) / total) if abs(total) > 1e-12 else None,
+        "n_boot": int(n_boot),
+        "n_boot_singular": int(singular.sum()),
+        "seed": int(seed),
+        "ci_method": method,
+        "level": level,
+        **_resampling(codes),
+    }
 
 
 def cluster_codes(clusters: pd.Series | None, index: pd.Index) -> np.ndarray | None:

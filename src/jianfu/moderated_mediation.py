@@ -42,16 +42,27 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from .mediation import _ci, _path, _solve, bootstrap_moments, cluster_codes, _resampling
+from .mediation import _ci, _path, _resampling, _solve, bootstrap_moments, cluster_codes
 from .stats.estimable import require, require_full_rank
 
 __all__ = ["moderated_mediation"]
 
 
-def moderated_mediation(data: pd.DataFrame, x: str, mediator: str, moderator: str, outcome: str,
-                        covariates: pd.DataFrame | None = None, *, stage: Literal["a", "b"] = "a",
-                        n_boot: int = 5000, seed: int = 20240601, level: float = 0.95,
-                        clusters: pd.Series | None = None, dummies: frozenset[str] = frozenset()) -> dict:
+def moderated_mediation(
+    data: pd.DataFrame,
+    x: str,
+    mediator: str,
+    moderator: str,
+    outcome: str,
+    covariates: pd.DataFrame | None = None,
+    *,
+    stage: Literal["a", "b"] = "a",
+    n_boot: int = 5000,
+    seed: int = 20240601,
+    level: float = 0.95,
+    clusters: pd.Series | None = None,
+    dummies: frozenset[str] = frozenset(),
+) -> dict:
     """Conditional indirect effects of ``x`` on ``outcome`` through ``mediator`` moderated by ``moderator``.
 
     Parameters
@@ -91,19 +102,32 @@ def moderated_mediation(data: pd.DataFrame, x: str, mediator: str, moderator: st
     X_a = pd.concat([const, frame[a_cols]], axis=1)
     X_b = pd.concat([const, frame[b_cols]], axis=1)
     n, k = len(frame), max(X_a.shape[1], X_b.shape[1])
-    require(n >= k + 3, f"完整作答的有效答卷 {n} 份，少于有调节的中介模型所需的 {k + 3} 份",
-            f"{n} complete rows; the moderated mediation model needs at least {k + 3}")
+    require(
+        n >= k + 3,
+        f"完整作答的有效答卷 {n} 份，少于有调节的中介模型所需的 {k + 3} 份",
+        f"{n} complete rows; the moderated mediation model needs at least {k + 3}",
+    )
     require_full_rank(X_a.to_numpy(), "有调节的中介模型（中介变量方程）", "moderated mediation (mediator equation)")
     require_full_rank(X_b.to_numpy(), "有调节的中介模型（结果变量方程）", "moderated mediation (outcome equation)")
     fit_a = sm.OLS(frame[mediator], X_a).fit()
     fit_b = sm.OLS(frame[outcome], X_b).fit()
     if stage == "a":
-        paths = {"a": _path(fit_a, x), "w": _path(fit_a, moderator), "a×w": _path(fit_a, "__xw"),
-                 "b": _path(fit_b, mediator), "direct": _path(fit_b, x)}
+        paths = {
+            "a": _path(fit_a, x),
+            "w": _path(fit_a, moderator),
+            "a×w": _path(fit_a, "__xw"),
+            "b": _path(fit_b, mediator),
+            "direct": _path(fit_b, x),
+        }
         first, slope, second = fit_a.params[x], fit_a.params["__xw"], fit_b.params[mediator]
     else:
-        paths = {"a": _path(fit_a, x), "b": _path(fit_b, mediator), "w": _path(fit_b, moderator),
-                 "b×w": _path(fit_b, "__mw"), "direct": _path(fit_b, x)}
+        paths = {
+            "a": _path(fit_a, x),
+            "b": _path(fit_b, mediator),
+            "w": _path(fit_b, moderator),
+            "b×w": _path(fit_b, "__mw"),
+            "direct": _path(fit_b, x),
+        }
         first, slope, second = fit_b.params[mediator], fit_b.params["__mw"], fit_a.params[x]
     mean, sd = frame[moderator].mean(), frame[moderator].std(ddof=1)
     probes = {"-1 SD": mean - sd, "mean": mean, "+1 SD": mean + sd}
@@ -119,13 +143,17 @@ def moderated_mediation(data: pd.DataFrame, x: str, mediator: str, moderator: st
         if stage == "a":
             draws.append(np.column_stack([ca[:, 1], ca[:, 3], cb[:, b_cols.index(mediator) + 1]]))
         else:
-            draws.append(np.column_stack([cb[:, b_cols.index(mediator) + 1], cb[:, b_cols.index("__mw") + 1],
-                                          ca[:, 1]]))
+            draws.append(
+                np.column_stack([cb[:, b_cols.index(mediator) + 1], cb[:, b_cols.index("__mw") + 1], ca[:, 1]])
+            )
     boot = np.concatenate(draws)
     singular = np.isnan(boot).any(axis=1)
-    require(singular.mean() <= 0.05, f"{singular.mean():.0%} 的自助样本设计矩阵奇异，样本过小，区间不可靠",
-            f"{singular.mean():.0%} of the bootstrap resamples have a singular design: the sample is too small "
-            "for a bootstrap interval")
+    require(
+        singular.mean() <= 0.05,
+        f"{singular.mean():.0%} 的自助样本设计矩阵奇异，样本过小，区间不可靠",
+        f"{singular.mean():.0%} of the bootstrap resamples have a singular design: the sample is too small "
+        "for a bootstrap interval",
+    )
     boot = boot[~singular]
     # Both models: conditional indirect = (first + slope·w)·second, index = slope·second.
     index_boot = boot[:, 1] * boot[:, 2]
@@ -136,16 +164,35 @@ def moderated_mediation(data: pd.DataFrame, x: str, mediator: str, moderator: st
         effect = float((first + slope * w) * second)
         eb = (boot[:, 0] + boot[:, 1] * w) * boot[:, 2]
         clo, chi = _ci(eb, effect, level, "percentile")
-        conditional.append({"at": at, "w": float(w), "effect": effect, "se_boot": float(eb.std(ddof=1)),
-                            "ci_low": clo, "ci_high": chi})
+        conditional.append(
+            {"at": at, "w": float(w), "effect": effect, "se_boot": float(eb.std(ddof=1)), "ci_low": clo, "ci_high": chi}
+        )
     sd_y = frame[outcome].std(ddof=1)
     terms = {}
     for c in b_cols:
         beta = None if c in dummies or c == "__mw" else float(fit_b.params[c] * frame[c].std(ddof=1) / sd_y)
         terms[f"{mediator}:{moderator}" if c == "__mw" else c] = {**_path(fit_b, c), "beta": beta}
-    return {"outcome": outcome, "x": x, "mediator": mediator, "moderator": moderator, "model": 7 if stage == "a" else 14,
-            "n": int(n), "r2": float(fit_b.rsquared), "terms": terms, "paths": paths, "conditional_indirect": conditional,
-            "index_of_moderated_mediation": {"estimate": index, "se_boot": float(index_boot.std(ddof=1)),
-                                             "ci_low": lo, "ci_high": hi},
-            "n_boot": int(n_boot), "n_boot_singular": int(singular.sum()), "seed": int(seed), "level": level,
-            "ci_method": "percentile", **_resampling(codes)}
+    return {
+        "outcome": outcome,
+        "x": x,
+        "mediator": mediator,
+        "moderator": moderator,
+        "model": 7 if stage == "a" else 14,
+        "n": int(n),
+        "r2": float(fit_b.rsquared),
+        "terms": terms,
+        "paths": paths,
+        "conditional_indirect": conditional,
+        "index_of_moderated_mediation": {
+            "estimate": index,
+            "se_boot": float(index_boot.std(ddof=1)),
+            "ci_low": lo,
+            "ci_high": hi,
+        },
+        "n_boot": int(n_boot),
+        "n_boot_singular": int(singular.sum()),
+        "seed": int(seed),
+        "level": level,
+        "ci_method": "percentile",
+        **_resampling(codes),
+    }

@@ -41,8 +41,9 @@ def _p(t: float, df: float | None) -> float:
     return float(2 * (stats.t.sf(abs(t), df) if df is not None else stats.norm.sf(abs(t))))
 
 
-def simple_slopes(b1: float, b3: float, v11: float, v33: float, v13: float, sd_moderator: float,
-                  df: float | None, level: float = 0.95) -> list[dict]:
+def simple_slopes(
+    b1: float, b3: float, v11: float, v33: float, v13: float, sd_moderator: float, df: float | None, level: float = 0.95
+) -> list[dict]:
     """Conditional effects of the focal predictor at the centred moderator −1 SD, mean, +1 SD.
 
     Returns
@@ -57,13 +58,31 @@ def simple_slopes(b1: float, b3: float, v11: float, v33: float, v13: float, sd_m
         slope = b1 + b3 * w
         se = float(np.sqrt(v11 + w * w * v33 + 2 * w * v13))
         t = slope / se
-        out.append({"at": at, "w": float(w), "slope": float(slope), "se": se, "t": float(t), "p": _p(t, df),
-                    "ci_low": float(slope - crit * se), "ci_high": float(slope + crit * se)})
+        out.append(
+            {
+                "at": at,
+                "w": float(w),
+                "slope": float(slope),
+                "se": se,
+                "t": float(t),
+                "p": _p(t, df),
+                "ci_low": float(slope - crit * se),
+                "ci_high": float(slope + crit * se),
+            }
+        )
     return out
 
 
-def johnson_neyman(b1: float, b3: float, v11: float, v33: float, v13: float, df: float | None,
-                   level: float = 0.95, observed: tuple[float, float] | None = None) -> dict:
+def johnson_neyman(
+    b1: float,
+    b3: float,
+    v11: float,
+    v33: float,
+    v13: float,
+    df: float | None,
+    level: float = 0.95,
+    observed: tuple[float, float] | None = None,
+) -> dict:
     """Values of the centred moderator where the focal effect changes significance.
 
     Parameters

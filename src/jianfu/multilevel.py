@@ -30,7 +30,8 @@ BOUNDARY = 1e-4
 def _start(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> MixedLMParams:
     """Starting values: OLS coefficients and the one-way ANOVA estimate of τ²/σ² on their
     residuals. From there REML converges in a few iterations instead of dozens, which is
-    what makes the model affordable on 10⁵ respondents in thousands of units."""
+    what makes the model affordable on 10⁵ respondents in thousands of units.
+    """
     beta, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ beta
     n, g = len(y), int(codes.max()) + 1
@@ -51,7 +52,8 @@ def _fit(y: pd.Series, X: pd.DataFrame, groups: pd.Series) -> tuple[object | Non
         warnings.simplefilter("always")
         try:
             res = MixedLM(y, X, groups=codes).fit(
-                reml=True, start_params=_start(y.to_numpy(float), X.to_numpy(float), codes))
+                reml=True, start_params=_start(y.to_numpy(float), X.to_numpy(float), codes)
+            )
         except (np.linalg.LinAlgError, ValueError) as exc:
             return None, [f"fit failed: {exc}"]
     if not res.converged:
@@ -60,8 +62,11 @@ def _fit(y: pd.Series, X: pd.DataFrame, groups: pd.Series) -> tuple[object | Non
     if tau2 <= BOUNDARY * (tau2 + float(res.scale)):
         problems.append(f"between-unit variance on the boundary (τ² = {tau2:.2g})")
     # statsmodels' own warnings, after ours; retries it recovered from are not problems.
-    messages = [str(w.message).splitlines()[0] for w in caught
-                if issubclass(w.category, (sm.tools.sm_exceptions.ConvergenceWarning, RuntimeWarning, UserWarning))]
+    messages = [
+        str(w.message).splitlines()[0]
+        for w in caught
+        if issubclass(w.category, (sm.tools.sm_exceptions.ConvergenceWarning, RuntimeWarning, UserWarning))
+    ]
     if problems or not res.converged:
         problems += [m for m in dict.fromkeys(messages) if not m.startswith("Retrying")][:2]
     elif any("boundary" in m or "not positive definite" in m for m in messages):
@@ -74,11 +79,23 @@ def icc(y: pd.Series, groups: pd.Series) -> dict:
     X = pd.DataFrame({"const": np.ones(len(y))}, index=y.index)
     res, problems = _fit(y.astype(float), X, groups)
     if res is None:
-        return {"icc": None, "tau2": None, "sigma2": None, "n": len(y), "n_groups": int(groups.nunique()),
-                "problems": problems}
+        return {
+            "icc": None,
+            "tau2": None,
+            "sigma2": None,
+            "n": len(y),
+            "n_groups": int(groups.nunique()),
+            "problems": problems,
+        }
     tau2, sigma2 = float(res.cov_re.iloc[0, 0]), float(res.scale)
-    return {"icc": tau2 / (tau2 + sigma2), "tau2": tau2, "sigma2": sigma2, "n": len(y),
-            "n_groups": int(groups.nunique()), "problems": problems}
+    return {
+        "icc": tau2 / (tau2 + sigma2),
+        "tau2": tau2,
+        "sigma2": sigma2,
+        "n": len(y),
+        "n_groups": int(groups.nunique()),
+        "problems": problems,
+    }
 
 
 def random_intercept(y: pd.Series, X: pd.DataFrame, groups: pd.Series, min_groups: int = 10) -> dict:
@@ -93,21 +110,49 @@ def random_intercept(y: pd.Series, X: pd.DataFrame, groups: pd.Series, min_group
     """
     n_groups = int(groups.nunique())
     null = icc(y, groups) if n_groups >= 2 else {"icc": None, "problems": ["fewer than 2 units"]}
-    base = {"n": int(len(y)), "n_groups": n_groups, "icc": null["icc"],
-            "icc_problems": null["problems"], "tau2": None, "sigma2": None, "terms": None}
+    base = {
+        "n": int(len(y)),
+        "n_groups": n_groups,
+        "icc": null["icc"],
+        "icc_problems": null["problems"],
+        "tau2": None,
+        "sigma2": None,
+        "terms": None,
+    }
     if n_groups < min_groups:
         problems = [f"only {n_groups} units (< {min_groups})"]
     else:
         res, problems = _fit(y.astype(float), sm.add_constant(X.astype(float), has_constant="add"), groups)
     if problems:
         why = "; ".join(problems)
-        return {**base, "status": "fallback", "problems": problems,
-                "note": {"zh": f"多层模型不可靠（{why}），结果沿用按单位聚类稳健标准误的 OLS。",
-                         "en": f"Multilevel model not reliable ({why}); the cluster-robust OLS results stand."}}
+        return {
+            **base,
+            "status": "fallback",
+            "problems": problems,
+            "note": {
+                "zh": f"多层模型不可靠（{why}），结果沿用按单位聚类稳健标准误的 OLS。",
+                "en": f"Multilevel model not reliable ({why}); the cluster-robust OLS results stand.",
+            },
+        }
     ci = res.conf_int()
-    terms = {c: {"b": float(res.fe_params[c]), "se": float(res.bse_fe[c]), "z": float(res.tvalues[c]),
-                 "p": float(res.pvalues[c]), "ci_low": float(ci.loc[c, 0]), "ci_high": float(ci.loc[c, 1])}
-             for c in X.columns}
-    return {**base, "status": "fitted", "problems": [], "note": None,
-            "tau2": float(res.cov_re.iloc[0, 0]), "sigma2": float(res.scale), "terms": terms,
-            "intercept": float(res.fe_params["const"])}
+    terms = {
+        c: {
+            "b": float(res.fe_params[c]),
+            "se": float(res.bse_fe[c]),
+            "z": float(res.tvalues[c]),
+            "p": float(res.pvalues[c]),
+            "ci_low": float(ci.loc[c, 0]),
+            "ci_high": float(ci.loc[c, 1]),
+        }
+        for c in X.columns
+    }
+    return {
+        **base,
+        "status": "fitted",
+        "problems": [],
+        "note": None,
+        "tau2": float(res.cov_re.iloc[0, 0]),
+        "sigma2": float(res.scale),
+        "terms": terms,
+        "intercept": float(res.fe_params["const"]),
+    }

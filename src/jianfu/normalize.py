@@ -29,7 +29,9 @@ _WRAPPED = re.compile(r"^\((.*)\)$")
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 #: Cell contents that mean "no answer" in wjx / tencent exports and in our template.
-MISSING_TOKENS = frozenset({"", "(跳过)", "跳过", "(空)", "空", "-3", "-2", "(未填)", "未填", "nan", "none", "n/a", "na"})
+MISSING_TOKENS = frozenset(
+    {"", "(跳过)", "跳过", "(空)", "空", "-3", "-2", "(未填)", "未填", "nan", "none", "n/a", "na"}
+)
 
 
 def nfkc(text: object) -> str:

@@ -27,8 +27,9 @@ def _project_root() -> Path:
 #: Project root: the checkout, or the current folder for an installed jianfu.
 PROJ_ROOT = _project_root()
 #: The questionnaires: the checkout's editable ``instruments/``, else the copy shipped in the package.
-INSTRUMENTS_DIR = PROJ_ROOT / "instruments" if (PROJ_ROOT / "instruments").is_dir() \
-    else Path(str(files("jianfu") / "instruments"))
+INSTRUMENTS_DIR = (
+    PROJ_ROOT / "instruments" if (PROJ_ROOT / "instruments").is_dir() else Path(str(files("jianfu") / "instruments"))
+)
 DEFAULT_INSTRUMENT = INSTRUMENTS_DIR / "cadre_burden.yaml"
 #: Runtime data (inbox, archive, store, secret key); ``JIANFU_DATA_DIR`` overrides it.
 DATA_DIR = Path(os.environ.get("JIANFU_DATA_DIR", PROJ_ROOT / "data"))

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from . import paths
 from .ingest import IngestResult, ingest_file
 from .instrument import FLAG_NAMES, Instrument, load_instrument
 from .plan import Plan, load_plan
@@ -21,14 +22,29 @@ from .quality import flag_quality
 from .readers import Limits, sha256_file
 from .scoring import score_scales
 from .store import FileRecord, Store, archive_file
-from . import paths
 
 # The statistics and report stack (pingouin, statsmodels, semopy, openpyxl charts) is imported
 # by the stages that need it, so `jianfu validate` answers a clerk in the time it takes to parse.
 
-__all__ = ["Settings", "load_inputs", "ingest_one", "clean", "store_rows", "score", "model", "validity",
-           "overview", "compare_waves", "summarise", "report", "validate_files", "default_wave", "wave_label",
-           "load_wave", "hypotheses"]
+__all__ = [
+    "Settings",
+    "load_inputs",
+    "ingest_one",
+    "clean",
+    "store_rows",
+    "score",
+    "model",
+    "validity",
+    "overview",
+    "compare_waves",
+    "summarise",
+    "report",
+    "validate_files",
+    "default_wave",
+    "wave_label",
+    "load_wave",
+    "hypotheses",
+]
 
 
 @dataclass(frozen=True)
@@ -45,13 +61,18 @@ class Settings:
     limits: Limits = field(default_factory=Limits.from_env)
 
     @classmethod
-    def under(cls, data_dir: str | Path, reports_dir: str | Path | None = None) -> "Settings":
+    def under(cls, data_dir: str | Path, reports_dir: str | Path | None = None) -> Settings:
         """The standard layout below another data folder (tests, a second project, a mounted share)."""
         data_dir = Path(data_dir)
-        return cls(archive_dir=data_dir / "archive", store_path=data_dir / "store" / "jianfu.duckdb",
-                   secret_file=data_dir / ".secret_key", inbox_dir=data_dir / "inbox",
-                   processed_dir=data_dir / "processed", rejected_dir=data_dir / "rejected",
-                   reports_dir=Path(reports_dir) if reports_dir else paths.REPORTS_DIR)
+        return cls(
+            archive_dir=data_dir / "archive",
+            store_path=data_dir / "store" / "jianfu.duckdb",
+            secret_file=data_dir / ".secret_key",
+            inbox_dir=data_dir / "inbox",
+            processed_dir=data_dir / "processed",
+            rejected_dir=data_dir / "rejected",
+            reports_dir=Path(reports_dir) if reports_dir else paths.REPORTS_DIR,
+        )
 
 
 def default_wave(now: datetime | None = None) -> str:
@@ -80,8 +101,15 @@ def load_inputs(instrument_path: str | Path, plan_path: str | Path | None = None
     return inst, plan
 
 
-def ingest_one(path: str | Path, inst: Instrument, settings: Settings, *, archive: bool = True,
-               sheet: str | None = None, strict: bool | None = None) -> IngestResult:
+def ingest_one(
+    path: str | Path,
+    inst: Instrument,
+    settings: Settings,
+    *,
+    archive: bool = True,
+    sheet: str | None = None,
+    strict: bool | None = None,
+) -> IngestResult:
     """Archive the file unchanged and verified (when it can be read at all), then ingest it.
 
     Archiving comes first: whatever happens to the upload later, its bytes are kept.
@@ -93,8 +121,9 @@ def ingest_one(path: str | Path, inst: Instrument, settings: Settings, *, archiv
     except OSError:  # unreadable: ingest_file says why, in the clerk's words
         return ingest_file(path, inst, limits=settings.limits, sheet=sheet, strict=strict)
     archived = archive_file(path, digest, settings.archive_dir)
-    result = ingest_file(path, inst, limits=settings.limits, secret=load_secret(settings.secret_file), sheet=sheet,
-                         strict=strict)
+    result = ingest_file(
+        path, inst, limits=settings.limits, secret=load_secret(settings.secret_file), sheet=sheet, strict=strict
+    )
     result.archive_path = str(archived)
     return result
 
@@ -113,12 +142,19 @@ def clean(results: list[IngestResult], inst: Instrument) -> pd.DataFrame:
     return frame
 
 
-def store_rows(frame: pd.DataFrame, results: list[IngestResult], inst: Instrument, wave: str,
-               settings: Settings, offices: dict[str, str] | None = None) -> int:
+def store_rows(
+    frame: pd.DataFrame,
+    results: list[IngestResult],
+    inst: Instrument,
+    wave: str,
+    settings: Settings,
+    offices: dict[str, str] | None = None,
+) -> int:
     """Record every file and write its rows to the store in one transaction (idempotent)."""
     offices = offices or {}
-    records = [FileRecord.from_summary(r.summary(), r.archive_path, office=offices.get(r.path))
-               for r in results if r.sha256]
+    records = [
+        FileRecord.from_summary(r.summary(), r.archive_path, office=offices.get(r.path)) for r in results if r.sha256
+    ]
     rows = frame.drop(columns=[c for c in frame if c.startswith("_flag_")]) if not frame.empty else None
     with Store(settings.store_path) as store:
         return store.commit_batch(inst, wave, files=records, rows=rows)
@@ -158,9 +194,11 @@ def overview(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, hea
     ordered = [s.id for s in inst.scales]
     if headline in ordered:
         ordered = [headline, *[s for s in ordered if s != headline]]
-    return {"sample": sample_profile(accepted, inst),
-            "units": unit_comparison(data, [s for s in ordered if s in data]),
-            "open_answers": open_answers(accepted, inst)}
+    return {
+        "sample": sample_profile(accepted, inst),
+        "units": unit_comparison(data, [s for s in ordered if s in data]),
+        "open_answers": open_answers(accepted, inst),
+    }
 
 
 def hypotheses(models: dict, plan: Plan) -> list[dict]:
@@ -180,9 +218,16 @@ def compare_waves(inst: Instrument, wave: str, settings: Settings) -> dict | Non
         return wave_comparison(store.rows(inst), inst, wave)
 
 
-def summarise(results: list[IngestResult | dict], frame: pd.DataFrame, inst: Instrument, wave: str,
-              scale_stats: dict, models: dict, psychometrics: dict | None = None,
-              extras: dict | None = None) -> dict:
+def summarise(
+    results: list[IngestResult | dict],
+    frame: pd.DataFrame,
+    inst: Instrument,
+    wave: str,
+    scale_stats: dict,
+    models: dict,
+    psychometrics: dict | None = None,
+    extras: dict | None = None,
+) -> dict:
     """The run summary: the object ``jianfu run --json`` prints (see the README for its keys).
 
     ``results`` are this run's ingest results or, for a report rebuilt from the store, the
@@ -197,8 +242,11 @@ def summarise(results: list[IngestResult | dict], frame: pd.DataFrame, inst: Ins
             part = None
         else:
             first[entry["sha256"]] = Path(entry["path"]).name
-            part = frame[frame["_file_sha256"] == entry["sha256"]] \
-                if not frame.empty and entry["status"] == "accepted" else None
+            part = (
+                frame[frame["_file_sha256"] == entry["sha256"]]
+                if not frame.empty and entry["status"] == "accepted"
+                else None
+            )
         entry["accepted"] = int((part["status"] == "accepted").sum()) if part is not None else 0
         entry["quarantined"] = int((part["status"] == "quarantined").sum()) if part is not None else 0
         entry["flags"] = {k: int(part[f"_flag_{k}"].sum()) if part is not None else 0 for k in FLAG_NAMES}
@@ -253,8 +301,13 @@ def report(summary: dict, inst: Instrument, out_dir: str | Path, lang: str = "zh
     return write_report(summary, inst, Path(out_dir) / name, lang=lang)
 
 
-def validate_files(files: list[str | Path], inst: Instrument, settings: Settings | None = None,
-                   sheet: str | None = None, strict: bool | None = None) -> dict:
+def validate_files(
+    files: list[str | Path],
+    inst: Instrument,
+    settings: Settings | None = None,
+    sheet: str | None = None,
+    strict: bool | None = None,
+) -> dict:
     """Check files without archiving or storing anything; flags are counted per file."""
     settings = settings or Settings()
     out = []
@@ -267,5 +320,8 @@ def validate_files(files: list[str | Path], inst: Instrument, settings: Settings
             entry["flags"] = {k: int(flags[k].sum()) for k in FLAG_NAMES}
             entry["quarantined"] = int(flags["quarantined"].sum())
         out.append(entry)
-    return {"instrument": {"id": inst.id, "version": inst.version}, "valid": all(e["status"] == "accepted" for e in out),
-            "files": out}
+    return {
+        "instrument": {"id": inst.id, "version": inst.version},
+        "valid": all(e["status"] == "accepted" for e in out),
+        "files": out,
+    }

@@ -34,7 +34,7 @@ Examples
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
@@ -42,8 +42,17 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from .errors import PlanError
 from .instrument import Instrument, Text, _fmt
 
-__all__ = ["Block", "Finding", "ReportSpec", "ModelSpec", "MediationSpec", "ModeratedMediationSpec", "Plan",
-           "load_plan", "PlanError"]
+__all__ = [
+    "Block",
+    "Finding",
+    "ReportSpec",
+    "ModelSpec",
+    "MediationSpec",
+    "ModeratedMediationSpec",
+    "Plan",
+    "load_plan",
+    "PlanError",
+]
 
 
 class _Model(BaseModel):
@@ -133,7 +142,8 @@ class MediationSpec(_Model):
 class ModeratedMediationSpec(_Model):
     """``x`` → ``mediator`` → ``outcome`` with ``moderator`` on the a-path (``stage: a``, PROCESS
     model 7) or the b-path (``stage: b``, model 14): conditional indirect effects at −1 SD / mean /
-    +1 SD and the index of moderated mediation, by (cluster) bootstrap."""
+    +1 SD and the index of moderated mediation, by (cluster) bootstrap.
+    """
 
     id: str
     type: Literal["moderated_mediation"]
@@ -164,9 +174,10 @@ def _kind(value) -> str:
     return value.get("type", "ols") if isinstance(value, dict) else getattr(value, "type", "ols")
 
 
-AnyModel = Annotated[Union[Annotated[ModelSpec, Tag("ols")], Annotated[MediationSpec, Tag("mediation")],
-                           Annotated[ModeratedMediationSpec, Tag("moderated_mediation")]],
-                     Discriminator(_kind)]
+AnyModel = Annotated[
+    Annotated[ModelSpec, Tag("ols")] | Annotated[MediationSpec, Tag("mediation")] | Annotated[ModeratedMediationSpec, Tag("moderated_mediation")],
+    Discriminator(_kind),
+]
 
 
 class Plan(_Model):
@@ -206,9 +217,13 @@ def load_plan(path: str | Path, inst: Instrument) -> Plan:
         plan = Plan.model_validate(raw)
     except ValidationError as exc:
         # Drop the discriminator's tag from the location: it is not a key of the YAML.
-        raise PlanError(path, [_fmt(tuple(p for p in e["loc"] if p not in ("ols", "mediation", "moderated_mediation")),
-                                    e["msg"], tree)
-                               for e in exc.errors()]) from None
+        raise PlanError(
+            path,
+            [
+                _fmt(tuple(p for p in e["loc"] if p not in ("ols", "mediation", "moderated_mediation")), e["msg"], tree)
+                for e in exc.errors()
+            ],
+        ) from None
     known = {s.id for s in inst.scales} | {d.id for d in inst.demographics}
     problems: list[tuple[tuple, str]] = []
     if plan.instrument != inst.id:
@@ -227,8 +242,12 @@ def load_plan(path: str | Path, inst: Instrument) -> Plan:
                     problems.append((("models", k), f"({m.id}): only two-way interactions are supported, not {t!r}"))
                 missing = [p for p in t.split(":") if p not in m.terms]
                 if missing:
-                    problems.append((("models", k), f"({m.id}): {t!r} needs its main effects {missing} in an "
-                                     "earlier or the same block"))
+                    problems.append(
+                        (
+                            ("models", k),
+                            f"({m.id}): {t!r} needs its main effects {missing} in an earlier or the same block",
+                        )
+                    )
             if m.outcome in (p for t in m.terms for p in t.split(":")):
                 problems.append((("models", k, "outcome"), f"({m.id}): the outcome is also a predictor"))
         for j, f in enumerate(m.findings):
@@ -240,14 +259,17 @@ def load_plan(path: str | Path, inst: Instrument) -> Plan:
             elif f.indirect is not None and f.indirect not in _indirect_names(m):
                 problems.append((where, f"({m.id}): `indirect` is one of {_indirect_names(m)} here"))
     ids = [m.id for m in plan.models]
-    problems += [(("models",), f"id {i!r} is used more than once") for i in sorted({i for i in ids if ids.count(i) > 1})]
+    problems += [
+        (("models",), f"id {i!r} is used more than once") for i in sorted({i for i in ids if ids.count(i) > 1})
+    ]
     if plan.report.headline and plan.report.headline not in {s.id for s in inst.scales}:
         problems.append((("report", "headline"), f"{plan.report.headline!r} is not a scale of the instrument"))
     if plan.report.coefficient_chart and plan.report.coefficient_chart not in ids:
         problems.append((("report", "coefficient_chart"), f"{plan.report.coefficient_chart!r} is not a model id"))
     demographics = {d.id for d in inst.demographics}
-    problems += [(("group_comparisons",), f"{g!r} is not a demographic") for g in plan.group_comparisons
-                 if g not in demographics]
+    problems += [
+        (("group_comparisons",), f"{g!r} is not a demographic") for g in plan.group_comparisons if g not in demographics
+    ]
     if problems:
         raise PlanError(path, [_fmt(loc, msg, tree) for loc, msg in problems])
     return plan

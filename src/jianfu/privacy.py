@@ -20,8 +20,16 @@ import pandas as pd
 
 from .normalize import header_key, nfkc, value_key
 
-__all__ = ["pii_kind_of_header", "pii_kind_of_values", "mask_text", "mask_value", "mask_series", "load_secret",
-           "keyed_hash", "MASK"]
+__all__ = [
+    "pii_kind_of_header",
+    "pii_kind_of_values",
+    "mask_text",
+    "mask_value",
+    "mask_series",
+    "load_secret",
+    "keyed_hash",
+    "MASK",
+]
 
 MASK = "[已隐去]"
 # Patterns run on NFKC-normalised text (full-width digits, brackets and ＠ become ASCII). Digits may
@@ -43,8 +51,15 @@ _HEADER_KINDS = [
     ("ip", re.compile(r"(^|来自|地址)ip$|^ip(地址)?$")),
     ("name", re.compile(r"姓名|名字|真实姓名|^name$|微信昵称|昵称|微信号|qq")),
 ]
-_VALUE_KINDS = [("id_number", _ID18_RE), ("id_number", _ID15_RE), ("phone", _PHONE_RE), ("email", _EMAIL_RE),
-                ("ip", _IP_RE), ("phone", _LANDLINE_RE), ("bank_card", _BANK_RE)]
+_VALUE_KINDS = [
+    ("id_number", _ID18_RE),
+    ("id_number", _ID15_RE),
+    ("phone", _PHONE_RE),
+    ("email", _EMAIL_RE),
+    ("ip", _IP_RE),
+    ("phone", _LANDLINE_RE),
+    ("bank_card", _BANK_RE),
+]
 #: Identifier strength for the respondent key: the first present wins.
 KEY_PRIORITY = ("id_number", "phone", "email", "name")
 
@@ -152,6 +167,7 @@ def load_secret(path: str | Path) -> bytes:
 
 def keyed_hash(values: pd.Series, key: bytes) -> pd.Series:
     """HMAC-SHA256 (first 16 hex digits) of each normalised value; empty cells stay empty."""
+
     def one(v: object) -> str | None:
         k = value_key(v)
         if not k:

@@ -32,7 +32,8 @@ def _num(x) -> float | None:
 def sample_profile(accepted: pd.DataFrame, inst: Instrument) -> list[dict]:
     """Counts and shares of each demographic's levels among accepted rows (instrument order;
     missing answers counted as 未填写 / not given). Free-text demographics report only how many
-    distinct values there are (``unit``: the number of units)."""
+    distinct values there are (``unit``: the number of units).
+    """
     out = []
     n = len(accepted)
     for d in inst.demographics:
@@ -41,8 +42,10 @@ def sample_profile(accepted: pd.DataFrame, inst: Instrument) -> list[dict]:
         col = accepted[d.id].replace("", np.nan)
         if d.options:
             counts = col.value_counts()
-            levels = [{"level": lv, "n": int(counts.get(lv, 0)), "share": _num(counts.get(lv, 0) / n) if n else None}
-                      for lv in d.options]
+            levels = [
+                {"level": lv, "n": int(counts.get(lv, 0)), "share": _num(counts.get(lv, 0) / n) if n else None}
+                for lv in d.options
+            ]
             missing = int(col.isna().sum())
             if missing:
                 levels.append({"level": None, "n": missing, "share": _num(missing / n)})
@@ -52,8 +55,9 @@ def sample_profile(accepted: pd.DataFrame, inst: Instrument) -> list[dict]:
     return out
 
 
-def unit_comparison(data: pd.DataFrame, scales: list[str], unit: str = "unit", min_n: int = MIN_UNIT_N,
-                    extra: list[str] = ("level",)) -> list[dict]:
+def unit_comparison(
+    data: pd.DataFrame, scales: list[str], unit: str = "unit", min_n: int = MIN_UNIT_N, extra: list[str] = ("level",)
+) -> list[dict]:
     """Per unit: n and the mean of each scale; ``suppressed`` (and no means) below ``min_n``.
 
     Rows are sorted by the first scale's mean, highest first, suppressed units last.
@@ -127,7 +131,12 @@ def wave_comparison(stored: pd.DataFrame, inst: Instrument, current: str) -> dic
                 df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
                 diff, h = a.mean() - b.mean(), stats.t.ppf(0.975, df) * np.sqrt(va + vb)
                 p = 2 * stats.t.sf(abs(diff) / np.sqrt(va + vb), df)
-                entry["change"] = {"from": previous, "diff": _num(diff), "ci_low": _num(diff - h),
-                                   "ci_high": _num(diff + h), "p": _num(p)}
+                entry["change"] = {
+                    "from": previous,
+                    "diff": _num(diff),
+                    "ci_low": _num(diff - h),
+                    "ci_high": _num(diff + h),
+                    "p": _num(p),
+                }
         table.append(entry)
     return {"waves": waves, "current": current, "previous": previous, "scales": table}

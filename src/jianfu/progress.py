@@ -26,9 +26,15 @@ from typing import Protocol
 
 __all__ = ["Reporter", "stage", "reporting", "STAGE_LABELS"]
 
-STAGE_LABELS = {"ingest": "读取与校验 ingest", "clean": "清洗 clean", "store": "入库 store",
-                "model": "计分与建模 model", "report": "生成报告 report", "scan": "扫描收件箱 inbox",
-                "load": "读取本轮数据 load"}
+STAGE_LABELS = {
+    "ingest": "读取与校验 ingest",
+    "clean": "清洗 clean",
+    "store": "入库 store",
+    "model": "计分与建模 model",
+    "report": "生成报告 report",
+    "scan": "扫描收件箱 inbox",
+    "load": "读取本轮数据 load",
+}
 
 
 class Reporter(Protocol):

@@ -32,11 +32,13 @@ def _centre(x: pd.Series) -> pd.Series:
     return x - x.mean()
 
 
-def design_matrix(data: pd.DataFrame, terms: list[str], categorical: dict[str, list[str]]
-                  ) -> tuple[pd.DataFrame, dict[str, str]]:
+def design_matrix(
+    data: pd.DataFrame, terms: list[str], categorical: dict[str, list[str]]
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Columns for ``terms``: dummies for categorical variables (first level present is the
     reference, named ``var[level]``), numeric columns as they are, and ``a:b`` as the product
-    of mean-centred ``a`` and ``b``. Returns the matrix and each column's source term."""
+    of mean-centred ``a`` and ``b``. Returns the matrix and each column's source term.
+    """
     cols: dict[str, pd.Series] = {}
     source: dict[str, str] = {}
     for term in terms:
@@ -99,14 +101,21 @@ def _block_test(y: pd.Series, Xc: pd.DataFrame, added: list[str], groups: pd.Ser
 
 def probe_interaction(res, data: pd.DataFrame, term: str) -> dict:
     """Simple slopes and the Johnson–Neyman interval for ``term`` = ``focal:moderator``, with
-    the moderator in centred units (``data`` holds the raw variables of the fitted sample)."""
+    the moderator in centred units (``data`` holds the raw variables of the fitted sample).
+    """
     focal, moderator = term.split(":")
     V = res.cov_params()
     w = data[moderator].astype(float)
     w = w - w.mean()
     sd = float(w.std(ddof=1))
-    args = dict(b1=float(res.params[focal]), b3=float(res.params[term]), v11=float(V.loc[focal, focal]),
-                v33=float(V.loc[term, term]), v13=float(V.loc[focal, term]), df=_inference_df(res))
+    args = dict(
+        b1=float(res.params[focal]),
+        b3=float(res.params[term]),
+        v11=float(V.loc[focal, focal]),
+        v33=float(V.loc[term, term]),
+        v13=float(V.loc[focal, term]),
+        df=_inference_df(res),
+    )
     # Predicted outcome at focal ±1 SD for each moderator line, other predictors at their means
     # (OLS passes through the means, so ŷ = ȳ + b₁x + b₂w + b₃(xw − mean(xw)) in centred units).
     x = data[focal].astype(float) - data[focal].astype(float).mean()
@@ -114,12 +123,19 @@ def probe_interaction(res, data: pd.DataFrame, term: str) -> dict:
     y_bar = float(res.model.endog.mean())
     xw_bar = float((x * w).mean())
     b1, b2, b3 = (float(res.params[c]) for c in (focal, moderator, term))
-    lines = [{"at": at, "w": float(wv), "y": [y_bar + b1 * xv + b2 * wv + b3 * (xv * wv - xw_bar) for xv in (-sd_x, sd_x)]}
-             for at, wv in (("-1 SD", -sd), ("mean", 0.0), ("+1 SD", sd))]
-    return {"focal": focal, "moderator": moderator, "moderator_sd": sd, "focal_sd": sd_x,
-            "plot": {"x": [-sd_x, sd_x], "lines": lines},
-            "simple_slopes": simple_slopes(sd_moderator=sd, **args),
-            "johnson_neyman": johnson_neyman(observed=(float(w.min()), float(w.max())), **args)}
+    lines = [
+        {"at": at, "w": float(wv), "y": [y_bar + b1 * xv + b2 * wv + b3 * (xv * wv - xw_bar) for xv in (-sd_x, sd_x)]}
+        for at, wv in (("-1 SD", -sd), ("mean", 0.0), ("+1 SD", sd))
+    ]
+    return {
+        "focal": focal,
+        "moderator": moderator,
+        "moderator_sd": sd,
+        "focal_sd": sd_x,
+        "plot": {"x": [-sd_x, sd_x], "lines": lines},
+        "simple_slopes": simple_slopes(sd_moderator=sd, **args),
+        "johnson_neyman": johnson_neyman(observed=(float(w.min()), float(w.max())), **args),
+    }
 
 
 def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str, list[str]]) -> dict:
@@ -158,8 +174,11 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
     X_full, source = design_matrix(sample, spec.terms, categorical)
     X_full = X_full.loc[:, X_full.std() > 0]
     k = X_full.shape[1]
-    require(n >= k + 3, f"完整作答的有效答卷 {n} 份，少于模型所需的 {k + 3} 份（{k} 个预测变量）",
-            f"{n} complete rows; the model needs at least {k + 3} for its {k} predictors")
+    require(
+        n >= k + 3,
+        f"完整作答的有效答卷 {n} 份，少于模型所需的 {k + 3} 份（{k} 个预测变量）",
+        f"{n} complete rows; the model needs at least {k + 3} for its {k} predictors",
+    )
     require(y.std(ddof=1) > 0, "结果变量在样本中没有变化", "the outcome does not vary in the sample")
     require_full_rank(sm.add_constant(X_full, has_constant="add").to_numpy(), "回归模型", "regression model")
 
@@ -178,16 +197,30 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
         if groups is not None:
             added = [c for c in cols if c not in prev_cols]
             wald = _block_test(y, Xb, added, groups, method)
-            f, df1, df2, p = (wald["f"] if wald["f"] is not None else float("nan")), wald["df1"], wald["df2"], \
-                (wald["p"] if wald["p"] is not None else float("nan"))
+            f, df1, df2, p = (
+                (wald["f"] if wald["f"] is not None else float("nan")),
+                wald["df1"],
+                wald["df2"],
+                (wald["p"] if wald["p"] is not None else float("nan")),
+            )
             test = f"Wald ({method})"
         else:
             f = (delta / df1) / ((1 - res.rsquared) / df2) if df1 > 0 and df2 > 0 else float("nan")
             p = float(stats.f.sf(f, df1, df2)) if df1 > 0 and df2 > 0 else float("nan")
             test = "F"
-        blocks.append({"name": block.name, "r2": float(res.rsquared), "adj_r2": float(res.rsquared_adj),
-                       "delta_r2": float(delta), "f_change": float(f), "df1": int(df1), "df2": int(df2),
-                       "p_change": float(p), "test": test})
+        blocks.append(
+            {
+                "name": block.name,
+                "r2": float(res.rsquared),
+                "adj_r2": float(res.rsquared_adj),
+                "delta_r2": float(delta),
+                "f_change": float(f),
+                "df1": int(df1),
+                "df2": int(df2),
+                "p_change": float(p),
+                "test": test,
+            }
+        )
         prev_r2, prev_k, prev_cols = res.rsquared, k, cols
 
     res, Xc, cr = _fit(y, X_full, groups, method)
@@ -198,26 +231,45 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
         inference = {c: (cr.se[j], cr.t[j], cr.p[j], cr.ci_low[j], cr.ci_high[j], cr.df[j]) for j, c in enumerate(cols)}
     else:
         ci = res.conf_int(alpha=0.05)
-        inference = {c: (res.bse[c], res.tvalues[c], res.pvalues[c], ci.loc[c, 0], ci.loc[c, 1], _inference_df(res))
-                     for c in Xc.columns}
+        inference = {
+            c: (res.bse[c], res.tvalues[c], res.pvalues[c], ci.loc[c, 0], ci.loc[c, 1], _inference_df(res))
+            for c in Xc.columns
+        }
     terms = {}
     for c in X_full.columns:
         is_dummy = source[c] in categorical
         se, t, p, lo, hi, df = (float(v) for v in inference[c])
-        terms[c] = {"b": float(res.params[c]), "se": se, "t": t, "p": p, "ci_low": lo, "ci_high": hi, "df": df,
-                    "beta": None if is_dummy else float(res.params[c] * X_full[c].std(ddof=1) / sd_y),
-                    "vif": vifs.get(c), "term": source[c]}
+        terms[c] = {
+            "b": float(res.params[c]),
+            "se": se,
+            "t": t,
+            "p": p,
+            "ci_low": lo,
+            "ci_high": hi,
+            "df": df,
+            "beta": None if is_dummy else float(res.params[c] * X_full[c].std(ddof=1) / sd_y),
+            "vif": vifs.get(c),
+            "term": source[c],
+        }
     probes = {}
     for c in (c for c in X_full.columns if ":" in c):
         # Simple slopes combine the focal and interaction coefficients: the smaller of their
         # Satterthwaite df keeps the probe on the conservative side.
         fit = res if cr is None else _CR2Fit(res, cr, Xc.columns, min(terms[c]["df"], terms[c.split(":")[0]]["df"]))
         probes[c] = probe_interaction(fit, sample, c)
-    out = {"outcome": spec.outcome, "n": n, "r2": float(res.rsquared), "adj_r2": float(res.rsquared_adj),
-           "se_type": se_type, "df_inference": inference["const"][5] if cr is None else None,
-           "n_clusters": n_clusters, "blocks": blocks, "terms": terms,
-           "intercept": {"b": float(res.params["const"]), "se": float(inference["const"][0])},
-           "probes": probes}
+    out = {
+        "outcome": spec.outcome,
+        "n": n,
+        "r2": float(res.rsquared),
+        "adj_r2": float(res.rsquared_adj),
+        "se_type": se_type,
+        "df_inference": inference["const"][5] if cr is None else None,
+        "n_clusters": n_clusters,
+        "blocks": blocks,
+        "terms": terms,
+        "intercept": {"b": float(res.params["const"]), "se": float(inference["const"][0])},
+        "probes": probes,
+    }
     if spec.multilevel and spec.cluster:
         out["multilevel"] = random_intercept(y, X_full, sample[spec.cluster])
     return out

@@ -99,9 +99,18 @@ def item_analysis(items: pd.DataFrame) -> pd.DataFrame:
         rest_r.append(float(np.corrcoef(x[:, j], rest)[0, 1]) if rest.std() > 0 and x[:, j].std() > 0 else float("nan"))
         keep = [i for i in range(k) if i != j]
         alpha_del.append(float(_alpha(cov[np.ix_(keep, keep)])) if k > 2 else float("nan"))
-    return pd.DataFrame({"n": len(data), "mean": data.mean(), "sd": data.std(ddof=1),
-                         "skew": data.skew(), "kurtosis": data.kurt(),
-                         "item_rest_r": rest_r, "alpha_if_deleted": alpha_del}, index=data.columns)
+    return pd.DataFrame(
+        {
+            "n": len(data),
+            "mean": data.mean(),
+            "sd": data.std(ddof=1),
+            "skew": data.skew(),
+            "kurtosis": data.kurt(),
+            "item_rest_r": rest_r,
+            "alpha_if_deleted": alpha_del,
+        },
+        index=data.columns,
+    )
 
 
 def response_distribution(items: pd.DataFrame, codes: list[int]) -> pd.DataFrame:

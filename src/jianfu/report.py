@@ -21,7 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .descriptives import stars
 from .instrument import FLAG_NAMES, Instrument
 from .report_charts import bar_chart, coefficient_chart, line_chart
-from .report_style import FONT, MEAN, P, PCT, STAT, inert, note, page, table, title
+from .report_style import FONT, MEAN, PCT, STAT, P, inert, note, page, table, title
 from .report_text import SHEET_KEYS, Words, findings, not_estimable_text, term_label
 
 __all__ = ["write_report", "inert", "SHEETS", "CHART_SHEETS", "sheet_names", "term_label", "findings"]
@@ -47,9 +47,12 @@ def _ok(value: float | None, op: str, cut: float) -> str:
 
 
 def _summary_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
-    top = title(ws, f"{w.text(inst.title)} — {w.pick('分析报告', 'analysis report')}",
-                f"{w.pick('问卷版本', 'Instrument')} {inst.id} v{inst.version} · {w.pick('调查轮次', 'Wave')} "
-                f"{summary['wave']} · {w.pick('生成于', 'generated')} {summary['generated_at']}")
+    top = title(
+        ws,
+        f"{w.text(inst.title)} — {w.pick('分析报告', 'analysis report')}",
+        f"{w.pick('问卷版本', 'Instrument')} {inst.id} v{inst.version} · {w.pick('调查轮次', 'Wave')} "
+        f"{summary['wave']} · {w.pick('生成于', 'generated')} {summary['generated_at']}",
+    )
     ws.cell(row=top, column=1, value=w.pick("主要发现", "Key findings")).font = Font(name=FONT, bold=True, size=12)
     lines = findings(summary, inst, w.lang)
     for k, line in enumerate(lines, start=1):
@@ -64,56 +67,142 @@ def _summary_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
     if headline is not None:
         # A composite is charted by its dimensions, a plain scale by itself.
         subs = list(headline.subscales) or [headline.id]
-        rows = [[w.text(inst.scale(s).name), summary["scales"].get(s, {}).get("mean"),
-                 summary["scales"].get(s, {}).get("sd")]
-                for s in subs if summary["scales"].get(s, {}).get("mean") is not None]
+        rows = [
+            [
+                w.text(inst.scale(s).name),
+                summary["scales"].get(s, {}).get("mean"),
+                summary["scales"].get(s, {}).get("sd"),
+            ]
+            for s in subs
+            if summary["scales"].get(s, {}).get("mean") is not None
+        ]
         lo, hi = inst.score_range(headline)
         name = w.text(headline.name)
-        row = note(ws, row, w.pick(f"{name}各维度（{lo}–{hi} 分）" if headline.subscales else f"{name}（{lo}–{hi} 分）",
-                                   f"{name} by dimension ({lo}–{hi})" if headline.subscales else f"{name} ({lo}–{hi})"),
-                   bold=True)
+        row = note(
+            ws,
+            row,
+            w.pick(
+                f"{name}各维度（{lo}–{hi} 分）" if headline.subscales else f"{name}（{lo}–{hi} 分）",
+                f"{name} by dimension ({lo}–{hi})" if headline.subscales else f"{name} ({lo}–{hi})",
+            ),
+            bold=True,
+        )
         table(ws, row, [w("scale"), w("mean"), w("sd")], rows, formats={1: MEAN, 2: MEAN})
         if rows:
-            bar_chart(ws, f"E{row}", w.pick(f"{name}剖面", f"{name}: profile"), 1, 2, row + 1, row + len(rows),
-                      w("mean"), y_range=(lo, hi))
+            bar_chart(
+                ws,
+                f"E{row}",
+                w.pick(f"{name}剖面", f"{name}: profile"),
+                1,
+                2,
+                row + 1,
+                row + len(rows),
+                w("mean"),
+                y_range=(lo, hi),
+            )
     for col, width in zip("ABCDEFGH", [34, 10, 10, 12, 12, 12, 12, 12]):
         ws.column_dimensions[col].width = width
     page(ws, 12)
 
 
 def _sample_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
-    top = title(ws, w("sample"), w.pick(f"有效答卷 n = {summary['rows']['accepted']}", f"Accepted responses n = {summary['rows']['accepted']}"))
+    top = title(
+        ws,
+        w("sample"),
+        w.pick(f"有效答卷 n = {summary['rows']['accepted']}", f"Accepted responses n = {summary['rows']['accepted']}"),
+    )
     demo = {d.id: d for d in inst.demographics}
     for entry in summary.get("sample", []):
         d = demo.get(entry["id"])
         name = w.text(d.label) if d and d.label else entry["id"]
         if "levels" in entry:
             top = note(ws, top, name, bold=True)
-            rows = [[lv["level"] if lv["level"] is not None else w("not_given"), lv["n"], lv["share"]] for lv in entry["levels"]]
+            rows = [
+                [lv["level"] if lv["level"] is not None else w("not_given"), lv["n"], lv["share"]]
+                for lv in entry["levels"]
+            ]
             top = table(ws, top, [w("level"), w("count"), w("share")], rows, formats={2: PCT}, widths=[28, 10, 10])
         else:
-            top = note(ws, top, w.pick(f"{name}：共 {entry['distinct']} 个不同的填写值（未填写 {entry['missing']}）",
-                                       f"{name}: {entry['distinct']} distinct answers ({entry['missing']} not given)"), bold=True) + 1
+            top = (
+                note(
+                    ws,
+                    top,
+                    w.pick(
+                        f"{name}：共 {entry['distinct']} 个不同的填写值（未填写 {entry['missing']}）",
+                        f"{name}: {entry['distinct']} distinct answers ({entry['missing']} not given)",
+                    ),
+                    bold=True,
+                )
+                + 1
+            )
     page(ws)
 
 
 def _quality_sheet(ws: Worksheet, summary: dict, w: Words) -> None:
-    top = title(ws, w("quality"), w.pick("每个文件读取、接受、隔离的行数；隔离的答卷保留在数据库中，不参与统计。",
-                                         "Rows read, accepted and quarantined per file; quarantined rows stay in the store "
-                                         "and are left out of every statistic."))
+    top = title(
+        ws,
+        w("quality"),
+        w.pick(
+            "每个文件读取、接受、隔离的行数；隔离的答卷保留在数据库中，不参与统计。",
+            "Rows read, accepted and quarantined per file; quarantined rows stay in the store "
+            "and are left out of every statistic.",
+        ),
+    )
     rows = []
     for f in summary["files"]:
-        rows.append([f["path"].rsplit("/", 1)[-1], f["format"], w("status_accepted") if f["status"] == "accepted"
-                     else w("status_rejected"), f["rows"], f.get("accepted", 0), f.get("quarantined", 0),
-                     *[f.get("flags", {}).get(k, 0) for k in FLAG_NAMES], len(f["errors"]), len(f["warnings"])])
+        rows.append(
+            [
+                f["path"].rsplit("/", 1)[-1],
+                f["format"],
+                w("status_accepted") if f["status"] == "accepted" else w("status_rejected"),
+                f["rows"],
+                f.get("accepted", 0),
+                f.get("quarantined", 0),
+                *[f.get("flags", {}).get(k, 0) for k in FLAG_NAMES],
+                len(f["errors"]),
+                len(f["warnings"]),
+            ]
+        )
     total = summary["rows"]
-    rows.append([w.pick("合计", "Total"), "", "", total["read"], total["accepted"], total["quarantined"],
-                 *[summary["flags"].get(k, 0) for k in FLAG_NAMES], "", ""])
-    top = table(ws, top, [w("file"), w("format"), w("status"), w("read"), w("accepted"), w("quarantined"), *w.flags(),
-                          w("errors"), w("warnings")], rows, widths=[36, 10, 8, 10, 8, 8, 10, 10, 14, 12, 10, 8, 8],
-                freeze=True)
-    top = note(ws, top, w.pick("一份答卷可同时有多个标记；“隔离”按份计数一次。", "A response may carry several flags; it counts once "
-                               "as quarantined."))
+    rows.append(
+        [
+            w.pick("合计", "Total"),
+            "",
+            "",
+            total["read"],
+            total["accepted"],
+            total["quarantined"],
+            *[summary["flags"].get(k, 0) for k in FLAG_NAMES],
+            "",
+            "",
+        ]
+    )
+    top = table(
+        ws,
+        top,
+        [
+            w("file"),
+            w("format"),
+            w("status"),
+            w("read"),
+            w("accepted"),
+            w("quarantined"),
+            *w.flags(),
+            w("errors"),
+            w("warnings"),
+        ],
+        rows,
+        widths=[36, 10, 8, 10, 8, 8, 10, 10, 14, 12, 10, 8, 8],
+        freeze=True,
+    )
+    top = note(
+        ws,
+        top,
+        w.pick(
+            "一份答卷可同时有多个标记；“隔离”按份计数一次。",
+            "A response may carry several flags; it counts once as quarantined.",
+        ),
+    )
     problems = [[f["path"].rsplit("/", 1)[-1], w("error"), e] for f in summary["files"] for e in f["errors"]]
     problems += [[f["path"].rsplit("/", 1)[-1], w("warning"), m] for f in summary["files"] for m in f["warnings"]]
     if problems:
@@ -125,74 +214,187 @@ def _quality_sheet(ws: Worksheet, summary: dict, w: Words) -> None:
 def _validity_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
     psy = summary.get("psychometrics", {})
     cfa = psy.get("cfa", {})
-    cut = cfa.get("cutoffs", {"cr": (">=", 0.7), "ave": (">=", 0.5), "cfi": (">=", 0.9), "tli": (">=", 0.9),
-                                "rmsea": ("<=", 0.08), "srmr": ("<=", 0.08), "htmt": ("<", 0.85)})
-    top = title(ws, w("validity"), w.pick("α ≥ .70、ω ≥ .70、CR ≥ .70、AVE ≥ .50 为常用标准；✓ 达到，✗ 未达到。",
-                                          "Usual cut-offs: α, ω, CR ≥ .70; AVE ≥ .50. ✓ met, ✗ not met."))
+    cut = cfa.get(
+        "cutoffs",
+        {
+            "cr": (">=", 0.7),
+            "ave": (">=", 0.5),
+            "cfi": (">=", 0.9),
+            "tli": (">=", 0.9),
+            "rmsea": ("<=", 0.08),
+            "srmr": ("<=", 0.08),
+            "htmt": ("<", 0.85),
+        },
+    )
+    top = title(
+        ws,
+        w("validity"),
+        w.pick(
+            "α ≥ .70、ω ≥ .70、CR ≥ .70、AVE ≥ .50 为常用标准；✓ 达到，✗ 未达到。",
+            "Usual cut-offs: α, ω, CR ≥ .70; AVE ≥ .50. ✓ met, ✗ not met.",
+        ),
+    )
     rel = cfa.get("reliability", {})
     rows = []
     for s in inst.scales:
         st = summary["scales"].get(s.id, {})
         r = rel.get(s.id, {})
         ci = st.get("alpha_ci") or [None, None]
-        rows.append([w.text(s.name), s.id, st.get("n_items"), st.get("alpha"), ci[0], ci[1], _ok(st.get("alpha"), ">=", 0.7),
-                     st.get("omega"), r.get("cr"), _ok(r.get("cr"), *cut["cr"]), r.get("ave"), _ok(r.get("ave"), *cut["ave"])])
-    top = table(ws, top, [w("scale"), w("code"), w("items"), "α", "α 95% CI ↓", "α 95% CI ↑", "", "ω", "CR", "", "AVE", ""],
-                rows, formats={3: STAT, 4: STAT, 5: STAT, 7: STAT, 8: STAT, 10: STAT},
-                widths=[24, 26, 8, 9, 11, 11, 4, 9, 9, 4, 9, 4], freeze=True)
+        rows.append(
+            [
+                w.text(s.name),
+                s.id,
+                st.get("n_items"),
+                st.get("alpha"),
+                ci[0],
+                ci[1],
+                _ok(st.get("alpha"), ">=", 0.7),
+                st.get("omega"),
+                r.get("cr"),
+                _ok(r.get("cr"), *cut["cr"]),
+                r.get("ave"),
+                _ok(r.get("ave"), *cut["ave"]),
+            ]
+        )
+    top = table(
+        ws,
+        top,
+        [w("scale"), w("code"), w("items"), "α", "α 95% CI ↓", "α 95% CI ↑", "", "ω", "CR", "", "AVE", ""],
+        rows,
+        formats={3: STAT, 4: STAT, 5: STAT, 7: STAT, 8: STAT, 10: STAT},
+        widths=[24, 26, 8, 9, 11, 11, 4, 9, 9, 4, 9, 4],
+        freeze=True,
+    )
     if not cfa:
-        note(ws, top, w.text(psy.get("note")) or w.pick("样本不足，未做因子分析。", "Too few rows for factor analysis."))
+        note(
+            ws, top, w.text(psy.get("note")) or w.pick("样本不足，未做因子分析。", "Too few rows for factor analysis.")
+        )
         page(ws)
         return
     fit = cfa["fit"]
-    top = note(ws, top, w.pick(f"验证性因子分析（ML，完整作答 n = {fit['n']}）", f"Confirmatory factor analysis (ML, complete cases n = {fit['n']})"), bold=True)
+    top = note(
+        ws,
+        top,
+        w.pick(
+            f"验证性因子分析（ML，完整作答 n = {fit['n']}）",
+            f"Confirmatory factor analysis (ML, complete cases n = {fit['n']})",
+        ),
+        bold=True,
+    )
     ci = fit.get("rmsea_ci") or [None, None]
-    rows = [["χ²", fit["chi2"], ""], ["df", fit["df"], ""], ["p", fit["p"], ""],
-            ["CFI", fit["cfi"], _ok(fit["cfi"], *cut["cfi"])], ["TLI", fit["tli"], _ok(fit["tli"], *cut["tli"])],
-            ["RMSEA", fit["rmsea"], _ok(fit["rmsea"], *cut["rmsea"])], ["RMSEA 90% CI ↓", ci[0], ""],
-            ["RMSEA 90% CI ↑", ci[1], ""], ["SRMR", fit["srmr"], _ok(fit["srmr"], *cut["srmr"])]]
+    rows = [
+        ["χ²", fit["chi2"], ""],
+        ["df", fit["df"], ""],
+        ["p", fit["p"], ""],
+        ["CFI", fit["cfi"], _ok(fit["cfi"], *cut["cfi"])],
+        ["TLI", fit["tli"], _ok(fit["tli"], *cut["tli"])],
+        ["RMSEA", fit["rmsea"], _ok(fit["rmsea"], *cut["rmsea"])],
+        ["RMSEA 90% CI ↓", ci[0], ""],
+        ["RMSEA 90% CI ↑", ci[1], ""],
+        ["SRMR", fit["srmr"], _ok(fit["srmr"], *cut["srmr"])],
+    ]
     start = top
     top = table(ws, top, [w.pick("指标", "Index"), w.pick("值", "Value"), ""], rows, formats={1: STAT})
     ws.cell(row=start + 2, column=2).number_format = "0"
     ws.cell(row=start + 3, column=2).number_format = P
-    top = note(ws, top, w.pick("RMSEA = √(max(χ² − df, 0) / (df·N))，用 N（与 lavaan 相同，非 N − 1）；CFI、TLI ≥ .90，RMSEA、SRMR ≤ .08 为可接受。",
-                               "RMSEA = √(max(χ² − df, 0) / (df·N)) with N as lavaan (not N − 1); CFI, TLI ≥ .90 and "
-                               "RMSEA, SRMR ≤ .08 are acceptable.")) + 1
+    top = (
+        note(
+            ws,
+            top,
+            w.pick(
+                "RMSEA = √(max(χ² − df, 0) / (df·N))，用 N（与 lavaan 相同，非 N − 1）；CFI、TLI ≥ .90，RMSEA、SRMR ≤ .08 为可接受。",
+                "RMSEA = √(max(χ² − df, 0) / (df·N)) with N as lavaan (not N − 1); CFI, TLI ≥ .90 and "
+                "RMSEA, SRMR ≤ .08 are acceptable.",
+            ),
+        )
+        + 1
+    )
     kmo, bart, pa, harman = psy.get("kmo"), psy.get("bartlett"), psy.get("parallel_analysis"), psy.get("harman")
-    rows = [["KMO", kmo["overall"] if kmo else None, _ok(kmo["overall"], ">=", 0.6) if kmo else ""],
-            ["Bartlett χ²", bart["chi2"] if bart else None, ""], ["Bartlett df", bart["df"] if bart else None, ""],
-            ["Bartlett p", bart["p"] if bart else None, ""],
-            [w.pick("平行分析建议因子数", "Factors suggested by parallel analysis"), pa["n_factors"] if pa else None, ""],
-            [w.pick("Harman 单因子方差占比", "Harman single-factor share"), harman["share"] if harman else None,
-             ("✗" if harman["flagged"] else "✓") if harman else ""]]
+    rows = [
+        ["KMO", kmo["overall"] if kmo else None, _ok(kmo["overall"], ">=", 0.6) if kmo else ""],
+        ["Bartlett χ²", bart["chi2"] if bart else None, ""],
+        ["Bartlett df", bart["df"] if bart else None, ""],
+        ["Bartlett p", bart["p"] if bart else None, ""],
+        [w.pick("平行分析建议因子数", "Factors suggested by parallel analysis"), pa["n_factors"] if pa else None, ""],
+        [
+            w.pick("Harman 单因子方差占比", "Harman single-factor share"),
+            harman["share"] if harman else None,
+            ("✗" if harman["flagged"] else "✓") if harman else "",
+        ],
+    ]
     start = top
     top = table(ws, top, [w.pick("结构检验", "Structure"), w.pick("值", "Value"), ""], rows, formats={1: STAT})
     ws.cell(row=start + 4, column=2).number_format = P
     ws.cell(row=start + 6, column=2).number_format = PCT
     factors = list(cfa.get("htmt", {}))
     names = {s.id: w.text(s.name) for s in inst.scales}
-    top = note(ws, top, w.pick("HTMT2（< .85 表示区分效度良好）", "HTMT2 (< .85 supports discriminant validity)"), bold=True)
-    rows = [[names.get(a, a), *[cfa["htmt"][a][b] if j < i else None for j, b in enumerate(factors)]]
-            for i, a in enumerate(factors)]
-    top = table(ws, top, ["", *[names.get(f, f) for f in factors]], rows, formats={k: STAT for k in range(1, len(factors) + 1)})
-    top = note(ws, top, w.pick("Fornell–Larcker：对角线为 √AVE，下三角为因子相关；对角线应大于同行同列的相关。",
-                               "Fornell–Larcker: √AVE on the diagonal, factor correlations below; the diagonal should "
-                               "exceed the correlations in its row and column."), bold=True)
+    top = note(
+        ws, top, w.pick("HTMT2（< .85 表示区分效度良好）", "HTMT2 (< .85 supports discriminant validity)"), bold=True
+    )
+    rows = [
+        [names.get(a, a), *[cfa["htmt"][a][b] if j < i else None for j, b in enumerate(factors)]]
+        for i, a in enumerate(factors)
+    ]
+    top = table(
+        ws, top, ["", *[names.get(f, f) for f in factors]], rows, formats={k: STAT for k in range(1, len(factors) + 1)}
+    )
+    top = note(
+        ws,
+        top,
+        w.pick(
+            "Fornell–Larcker：对角线为 √AVE，下三角为因子相关；对角线应大于同行同列的相关。",
+            "Fornell–Larcker: √AVE on the diagonal, factor correlations below; the diagonal should "
+            "exceed the correlations in its row and column.",
+        ),
+        bold=True,
+    )
     fl = cfa.get("fornell_larcker", {})
-    rows = [[names.get(a, a), *[fl[a][b] if j <= i else None for j, b in enumerate(factors)]] for i, a in enumerate(factors)]
-    top = table(ws, top, ["", *[names.get(f, f) for f in factors]], rows, formats={k: STAT for k in range(1, len(factors) + 1)})
-    top = note(ws, top, w.pick("题目分析（反向题已反向计分）", "Item analysis (reverse-keyed items reversed)"), bold=True)
+    rows = [
+        [names.get(a, a), *[fl[a][b] if j <= i else None for j, b in enumerate(factors)]] for i, a in enumerate(factors)
+    ]
+    top = table(
+        ws, top, ["", *[names.get(f, f) for f in factors]], rows, formats={k: STAT for k in range(1, len(factors) + 1)}
+    )
+    top = note(
+        ws, top, w.pick("题目分析（反向题已反向计分）", "Item analysis (reverse-keyed items reversed)"), bold=True
+    )
     texts = {i.id: w.text(i.text) for i in inst.items}
     loading = {(r["factor"], r["item"]): r["std"] for r in cfa.get("loadings", [])}
     rows = []
     for s in inst.first_order_scales:
         for item, st in summary["scales"].get(s.id, {}).get("items", {}).items():
-            rows.append([w.text(s.name), item, texts.get(item, ""), st.get("mean"), st.get("sd"), st.get("item_rest_r"),
-                         st.get("alpha_if_deleted"), st.get("skew"), st.get("kurtosis"), loading.get((s.id, item))])
-    table(ws, top, [w("scale"), w("code"), w.pick("题目", "Item"), w("mean"), w("sd"), w.pick("校正题总相关", "Item-rest r"),
-                    w.pick("删除该题后 α", "α if deleted"), w.pick("偏度", "Skew"), w.pick("峰度", "Kurtosis"),
-                    w.pick("标准化载荷", "Std. loading")], rows,
-          formats={3: MEAN, 4: MEAN, 5: STAT, 6: STAT, 7: STAT, 8: STAT, 9: STAT})
+            rows.append(
+                [
+                    w.text(s.name),
+                    item,
+                    texts.get(item, ""),
+                    st.get("mean"),
+                    st.get("sd"),
+                    st.get("item_rest_r"),
+                    st.get("alpha_if_deleted"),
+                    st.get("skew"),
+                    st.get("kurtosis"),
+                    loading.get((s.id, item)),
+                ]
+            )
+    table(
+        ws,
+        top,
+        [
+            w("scale"),
+            w("code"),
+            w.pick("题目", "Item"),
+            w("mean"),
+            w("sd"),
+            w.pick("校正题总相关", "Item-rest r"),
+            w.pick("删除该题后 α", "α if deleted"),
+            w.pick("偏度", "Skew"),
+            w.pick("峰度", "Kurtosis"),
+            w.pick("标准化载荷", "Std. loading"),
+        ],
+        rows,
+        formats={3: MEAN, 4: MEAN, 5: STAT, 6: STAT, 7: STAT, 8: STAT, 9: STAT},
+    )
     page(ws, 12)
 
 
@@ -203,13 +405,29 @@ def _descriptives_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words
     ids = [s.id for s in inst.scales if s.id in desc]
     names = {s.id: w.text(s.name) for s in inst.scales}
     rows = [[names[i], desc[i]["n"], desc[i]["mean"], desc[i]["sd"], desc[i]["min"], desc[i]["max"]] for i in ids]
-    top = table(ws, top, [w("scale"), "n", w("mean"), w("sd"), w.pick("最小值", "Min"), w.pick("最大值", "Max")], rows,
-                formats={2: MEAN, 3: MEAN, 4: MEAN, 5: MEAN}, widths=[24], freeze=True)
-    top = note(ws, top, w.pick("相关矩阵（Pearson r，成对删除；数值后的星号为显著性）",
-                               "Correlations (Pearson r, pairwise; stars mark significance)"), bold=True)
+    top = table(
+        ws,
+        top,
+        [w("scale"), "n", w("mean"), w("sd"), w.pick("最小值", "Min"), w.pick("最大值", "Max")],
+        rows,
+        formats={2: MEAN, 3: MEAN, 4: MEAN, 5: MEAN},
+        widths=[24],
+        freeze=True,
+    )
+    top = note(
+        ws,
+        top,
+        w.pick(
+            "相关矩阵（Pearson r，成对删除；数值后的星号为显著性）",
+            "Correlations (Pearson r, pairwise; stars mark significance)",
+        ),
+        bold=True,
+    )
     header = top
-    rows = [[f"{k + 1}. {names[a]}", *[corr["r"][a][b] if j < k else (None if j > k else "—") for j, b in enumerate(ids)]]
-            for k, a in enumerate(ids)]
+    rows = [
+        [f"{k + 1}. {names[a]}", *[corr["r"][a][b] if j < k else (None if j > k else "—") for j, b in enumerate(ids)]]
+        for k, a in enumerate(ids)
+    ]
     top = table(ws, top, ["", *[str(k + 1) for k in range(len(ids))]], rows)
     for k, a in enumerate(ids):
         for j, b in enumerate(ids[:k]):
@@ -223,48 +441,106 @@ def _descriptives_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words
 
 
 def _model_rows(m: dict, inst: Instrument, w: Words) -> list[list]:
-    rows = [[term_label(term, inst, w), term, t["b"], t["se"], t.get("beta"), t["p"], stars(t["p"]),
-             t.get("ci_low"), t.get("ci_high"), t.get("vif")] for term, t in m.get("terms", {}).items()]
+    rows = [
+        [
+            term_label(term, inst, w),
+            term,
+            t["b"],
+            t["se"],
+            t.get("beta"),
+            t["p"],
+            stars(t["p"]),
+            t.get("ci_low"),
+            t.get("ci_high"),
+            t.get("vif"),
+        ]
+        for term, t in m.get("terms", {}).items()
+    ]
     for b in m.get("blocks", []):
-        rows.append([f"ΔR²（{b['name']}）" if w.lang == "zh" else f"ΔR² ({b['name']})", "", b["delta_r2"], None, None,
-                     b["p_change"], stars(b["p_change"]), None, None, None])
-    rows.append(["R²", "", m.get("r2"), None, None, None, f"n = {m['n']}; {w.se_type(m.get('se_type'))}", None, None, None])
+        rows.append(
+            [
+                f"ΔR²（{b['name']}）" if w.lang == "zh" else f"ΔR² ({b['name']})",
+                "",
+                b["delta_r2"],
+                None,
+                None,
+                b["p_change"],
+                stars(b["p_change"]),
+                None,
+                None,
+                None,
+            ]
+        )
+    rows.append(
+        ["R²", "", m.get("r2"), None, None, None, f"n = {m['n']}; {w.se_type(m.get('se_type'))}", None, None, None]
+    )
     return rows
 
 
 def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
-    top = title(ws, w.pick("层次回归结果", "Hierarchical regression"),
-                w.pick("b 为非标准化系数，SE 为按单位聚类的稳健标准误（少于 40 个单位时为 CR2 与 Satterthwaite 自由度），β 为标准化系数；",
-                       "b unstandardised, SE clustered by unit (CR2 with Satterthwaite df below 40 units), β standardised; ")
-                + w("stars"))
+    top = title(
+        ws,
+        w.pick("层次回归结果", "Hierarchical regression"),
+        w.pick(
+            "b 为非标准化系数，SE 为按单位聚类的稳健标准误（少于 40 个单位时为 CR2 与 Satterthwaite 自由度），β 为标准化系数；",
+            "b unstandardised, SE clustered by unit (CR2 with Satterthwaite df below 40 units), β standardised; ",
+        )
+        + w("stars"),
+    )
     names = {s.id: w.text(s.name) for s in inst.scales}
     chart_rows = None
     for model_id, m in summary["models"].items():
         if m.get("type", "ols") != "ols":
             continue
         label = w.text(m.get("label")) or model_id
-        top = note(ws, top, f"{label}（{w.pick('因变量', 'outcome')}：{names.get(m['outcome'], m['outcome'])}；{model_id}）"
-                   if w.lang == "zh" else f"{label} (outcome: {names.get(m['outcome'], m['outcome'])}; {model_id})", bold=True)
+        top = note(
+            ws,
+            top,
+            f"{label}（{w.pick('因变量', 'outcome')}：{names.get(m['outcome'], m['outcome'])}；{model_id}）"
+            if w.lang == "zh"
+            else f"{label} (outcome: {names.get(m['outcome'], m['outcome'])}; {model_id})",
+            bold=True,
+        )
         if m.get("estimable") is False:
             top = note(ws, top, not_estimable_text(m, w)) + 1
             continue
         start = top
-        top = table(ws, top, [w("variable"), w("code"), "b", "SE", "β", "p", w("sig"), "95% CI ↓", "95% CI ↑", "VIF"],
-                    _model_rows(m, inst, w), formats={2: STAT, 3: STAT, 4: STAT, 5: P, 7: STAT, 8: STAT, 9: "0.00"},
-                    widths=[30, 34, 10, 10, 10, 10, 28, 10, 10, 8])
+        top = table(
+            ws,
+            top,
+            [w("variable"), w("code"), "b", "SE", "β", "p", w("sig"), "95% CI ↓", "95% CI ↑", "VIF"],
+            _model_rows(m, inst, w),
+            formats={2: STAT, 3: STAT, 4: STAT, 5: P, 7: STAT, 8: STAT, 9: "0.00"},
+            widths=[30, 34, 10, 10, 10, 10, 28, 10, 10, 8],
+        )
         if model_id == summary.get("layout", {}).get("coefficient_chart"):
             chart_label = label
-            chart_rows = [(start + 1 + k, t) for k, (term, t) in enumerate(m["terms"].items()) if t.get("term") in names]
+            chart_rows = [
+                (start + 1 + k, t) for k, (term, t) in enumerate(m["terms"].items()) if t.get("term") in names
+            ]
         ml = m.get("multilevel")
         if ml:
             if ml["status"] == "fitted":
-                top = note(ws, top, w.pick(f"多层模型（随机截距，按单位；ICC = {ml['icc']:.3f}，单位数 {ml['n_groups']}）",
-                                           f"Multilevel model (random intercept by unit; ICC = {ml['icc']:.3f}, "
-                                           f"{ml['n_groups']} units)"), bold=True)
-                rows = [[term_label(t, inst, w), t, v["b"], v["se"], v["p"], stars(v["p"]), v["ci_low"], v["ci_high"]]
-                        for t, v in ml["terms"].items()]
-                top = table(ws, top, [w("variable"), w("code"), "b", "SE", "p", w("sig"), "95% CI ↓", "95% CI ↑"], rows,
-                            formats={2: STAT, 3: STAT, 4: P, 6: STAT, 7: STAT})
+                top = note(
+                    ws,
+                    top,
+                    w.pick(
+                        f"多层模型（随机截距，按单位；ICC = {ml['icc']:.3f}，单位数 {ml['n_groups']}）",
+                        f"Multilevel model (random intercept by unit; ICC = {ml['icc']:.3f}, {ml['n_groups']} units)",
+                    ),
+                    bold=True,
+                )
+                rows = [
+                    [term_label(t, inst, w), t, v["b"], v["se"], v["p"], stars(v["p"]), v["ci_low"], v["ci_high"]]
+                    for t, v in ml["terms"].items()
+                ]
+                top = table(
+                    ws,
+                    top,
+                    [w("variable"), w("code"), "b", "SE", "p", w("sig"), "95% CI ↓", "95% CI ↑"],
+                    rows,
+                    formats={2: STAT, 3: STAT, 4: P, 6: STAT, 7: STAT},
+                )
             else:
                 icc = f"ICC = {ml['icc']:.3f}；" if ml.get("icc") is not None else ""
                 top = note(ws, top, icc + w.text(ml["note"])) + 1
@@ -281,18 +557,34 @@ def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) 
             ws.cell(row=r, column=col + 1, value=t["ci_high"] - t["b"])
             ws.cell(row=r, column=col + 2, value=t["b"] - t["ci_low"])
         first, last = chart_rows[0][0], chart_rows[0][0] + len(chart_rows) - 1
-        coefficient_chart(ws, f"A{top + 1}", w.pick(f"{chart_label}：系数与 95% 置信区间", f"{chart_label}: b with 95% CI"),
-                          col - 1, col, col + 1, col + 2, first, last, "b")
+        coefficient_chart(
+            ws,
+            f"A{top + 1}",
+            w.pick(f"{chart_label}：系数与 95% 置信区间", f"{chart_label}: b with 95% CI"),
+            col - 1,
+            col,
+            col + 1,
+            col + 2,
+            first,
+            last,
+            "b",
+        )
         ws.column_dimensions["L"].width = 24
     page(ws, 10)
 
 
 def _medmod_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
-    top = title(ws, w("medmod"), w.pick("中介：间接效应的百分位 Bootstrap 置信区间（按单位重抽样）；调节：交互项变量已中心化，"
-                                        "简单斜率取调节变量均值 ±1 SD；有调节的中介：条件间接效应与有调节的中介指数。",
-                                        "Mediation: percentile bootstrap CI of the indirect effect (units resampled); "
-                                        "moderation: centred variables, simple slopes at the moderator's mean ± 1 SD; "
-                                        "moderated mediation: conditional indirect effects and the index."))
+    top = title(
+        ws,
+        w("medmod"),
+        w.pick(
+            "中介：间接效应的百分位 Bootstrap 置信区间（按单位重抽样）；调节：交互项变量已中心化，"
+            "简单斜率取调节变量均值 ±1 SD；有调节的中介：条件间接效应与有调节的中介指数。",
+            "Mediation: percentile bootstrap CI of the indirect effect (units resampled); "
+            "moderation: centred variables, simple slopes at the moderator's mean ± 1 SD; "
+            "moderated mediation: conditional indirect effects and the index.",
+        ),
+    )
     names = {s.id: w.text(s.name) for s in inst.scales}
     charted = False
     for model_id, m in summary["models"].items():
@@ -304,37 +596,92 @@ def _medmod_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> N
             continue
         if m.get("type") == "mediation":
             top = note(ws, top, f"{label}（{model_id}）", bold=True)
-            rows = [[_path_label(path, m, names, w), v["b"], v["se"], v["p"], stars(v["p"]), v["ci_low"], v["ci_high"]]
-                    for path, v in m["paths"].items()]
+            rows = [
+                [_path_label(path, m, names, w), v["b"], v["se"], v["p"], stars(v["p"]), v["ci_low"], v["ci_high"]]
+                for path, v in m["paths"].items()
+            ]
             for med, v in m["indirect"].items():
-                rows.append([w.pick(f"间接效应（经 {names.get(med, med)}）", f"Indirect via {names.get(med, med)}"),
-                             v["effect"], v["se_boot"], None, "", v["ci_low"], v["ci_high"]])
-            top = table(ws, top, [w.pick("路径", "Path"), "b", "SE", "p", w("sig"), "95% CI ↓", "95% CI ↑"], rows,
-                        formats={1: STAT, 2: STAT, 3: P, 5: STAT, 6: STAT}, widths=[34, 10, 10, 10, 8, 10, 10])
-            top = note(ws, top, w.pick(f"Bootstrap {m['n_boot']} 次（种子 {m['seed']}），n = {m['n']}；"
-                                       "a：自变量→中介，b：中介→因变量，direct：直接效应，total：总效应。",
-                                       f"{m['n_boot']} bootstrap resamples (seed {m['seed']}), n = {m['n']}; a: X → M, "
-                                       "b: M → Y, direct and total effects of X.")) + 1
+                rows.append(
+                    [
+                        w.pick(f"间接效应（经 {names.get(med, med)}）", f"Indirect via {names.get(med, med)}"),
+                        v["effect"],
+                        v["se_boot"],
+                        None,
+                        "",
+                        v["ci_low"],
+                        v["ci_high"],
+                    ]
+                )
+            top = table(
+                ws,
+                top,
+                [w.pick("路径", "Path"), "b", "SE", "p", w("sig"), "95% CI ↓", "95% CI ↑"],
+                rows,
+                formats={1: STAT, 2: STAT, 3: P, 5: STAT, 6: STAT},
+                widths=[34, 10, 10, 10, 8, 10, 10],
+            )
+            top = (
+                note(
+                    ws,
+                    top,
+                    w.pick(
+                        f"Bootstrap {m['n_boot']} 次（种子 {m['seed']}），n = {m['n']}；"
+                        "a：自变量→中介，b：中介→因变量，direct：直接效应，total：总效应。",
+                        f"{m['n_boot']} bootstrap resamples (seed {m['seed']}), n = {m['n']}; a: X → M, "
+                        "b: M → Y, direct and total effects of X.",
+                    ),
+                )
+                + 1
+            )
         if m.get("type") == "moderated_mediation":
             top = _moderated_mediation_block(ws, top, model_id, label, m, names, w)
         for term, probe in (m.get("probes") or {}).items():
             top = note(ws, top, f"{label}: {term_label(term, inst, w)}", bold=True)
-            rows = [[s["at"], s["w"], s["slope"], s["se"], s["p"], stars(s["p"]), s["ci_low"], s["ci_high"]]
-                    for s in probe["simple_slopes"]]
-            top = table(ws, top, [w.pick(f"调节变量（{names.get(probe['moderator'])}）", f"Moderator ({names.get(probe['moderator'])})"),
-                                  w.pick("中心化取值", "Centred value"), w.pick("简单斜率", "Simple slope"), "SE", "p",
-                                  w("sig"), "95% CI ↓", "95% CI ↑"], rows,
-                        formats={1: STAT, 2: STAT, 3: STAT, 4: P, 6: STAT, 7: STAT})
+            rows = [
+                [s["at"], s["w"], s["slope"], s["se"], s["p"], stars(s["p"]), s["ci_low"], s["ci_high"]]
+                for s in probe["simple_slopes"]
+            ]
+            top = table(
+                ws,
+                top,
+                [
+                    w.pick(
+                        f"调节变量（{names.get(probe['moderator'])}）", f"Moderator ({names.get(probe['moderator'])})"
+                    ),
+                    w.pick("中心化取值", "Centred value"),
+                    w.pick("简单斜率", "Simple slope"),
+                    "SE",
+                    "p",
+                    w("sig"),
+                    "95% CI ↓",
+                    "95% CI ↑",
+                ],
+                rows,
+                formats={1: STAT, 2: STAT, 3: STAT, 4: P, 6: STAT, 7: STAT},
+            )
             jn = probe["johnson_neyman"]
             bounds = ", ".join(f"{b:.3f}" for b in jn["bounds"]) or "—"
             inside = ", ".join(f"{b:.3f}" for b in jn.get("bounds_in_range", [])) or w.pick("无", "none")
-            where = {"outside": ("低于下限或高于上限", "below the lower or above the upper bound"),
-                     "inside": ("介于两个临界值之间", "between the bounds"), "everywhere": ("全部取值", "everywhere"),
-                     "nowhere": ("无", "nowhere"), "one-sided": ("临界值一侧", "on one side of the bound")}
+            where = {
+                "outside": ("低于下限或高于上限", "below the lower or above the upper bound"),
+                "inside": ("介于两个临界值之间", "between the bounds"),
+                "everywhere": ("全部取值", "everywhere"),
+                "nowhere": ("无", "nowhere"),
+                "one-sided": ("临界值一侧", "on one side of the bound"),
+            }
             zone = where.get(jn["significant_where"], (jn["significant_where"],) * 2)
-            top = note(ws, top, w.pick(f"Johnson–Neyman 临界值（中心化调节变量）：{bounds}；在观测范围内：{inside}；简单斜率显著的区域：{zone[0]}。",
-                                       f"Johnson–Neyman bounds (centred moderator): {bounds}; within the observed range: "
-                                       f"{inside}; the simple slope is significant {zone[1]}.")) + 1
+            top = (
+                note(
+                    ws,
+                    top,
+                    w.pick(
+                        f"Johnson–Neyman 临界值（中心化调节变量）：{bounds}；在观测范围内：{inside}；简单斜率显著的区域：{zone[0]}。",
+                        f"Johnson–Neyman bounds (centred moderator): {bounds}; within the observed range: "
+                        f"{inside}; the simple slope is significant {zone[1]}.",
+                    ),
+                )
+                + 1
+            )
             if not charted and probe.get("plot"):
                 head = top
                 ws.cell(row=head, column=1, value=w.pick("自变量", "Focal"))
@@ -346,39 +693,97 @@ def _medmod_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> N
                         ws.cell(row=head + 1 + i, column=2 + j, value=line["y"][i]).number_format = STAT
                 for col in "BCD":
                     ws.column_dimensions[col].width = max(ws.column_dimensions[col].width or 0, 16)
-                line_chart(ws, f"F{head}", w.pick("简单斜率", "Simple slopes"), 1, 2, 4, head, head + 1, head + 2,
-                           names.get(probe["focal"], probe["focal"]), names.get(m["outcome"], m["outcome"]), y_range=(1, 5))
+                line_chart(
+                    ws,
+                    f"F{head}",
+                    w.pick("简单斜率", "Simple slopes"),
+                    1,
+                    2,
+                    4,
+                    head,
+                    head + 1,
+                    head + 2,
+                    names.get(probe["focal"], probe["focal"]),
+                    names.get(m["outcome"], m["outcome"]),
+                    y_range=(1, 5),
+                )
                 top = head + 20
                 charted = True
     page(ws, 14)
 
 
-def _moderated_mediation_block(ws: Worksheet, top: int, model_id: str, label: str, m: dict, names: dict,
-                               w: Words) -> int:
+def _moderated_mediation_block(
+    ws: Worksheet, top: int, model_id: str, label: str, m: dict, names: dict, w: Words
+) -> int:
     """Paths, conditional indirect effects at −1 SD / mean / +1 SD and the index of moderated mediation."""
     x, med, mod, y = (names.get(m[k], m[k]) for k in ("x", "mediator", "moderator", "outcome"))
     top = note(ws, top, f"{label}（{model_id}；PROCESS model {m['model']}）", bold=True)
-    path_names = {"a": f"a（{x}→{med}）", "w": f"{mod}→{med if m['model'] == 7 else y}",
-                  "a×w": f"a×W（{x}×{mod}→{med}）", "b": f"b（{med}→{y}）", "b×w": f"b×W（{med}×{mod}→{y}）",
-                  "direct": w.pick(f"直接效应 c′（{x}→{y}）", f"Direct effect c′ ({x} → {y})")}
-    rows = [[path_names.get(p, p), v["b"], v["se"], v["p"], stars(v["p"]), v["ci_low"], v["ci_high"]]
-            for p, v in m["paths"].items()]
+    path_names = {
+        "a": f"a（{x}→{med}）",
+        "w": f"{mod}→{med if m['model'] == 7 else y}",
+        "a×w": f"a×W（{x}×{mod}→{med}）",
+        "b": f"b（{med}→{y}）",
+        "b×w": f"b×W（{med}×{mod}→{y}）",
+        "direct": w.pick(f"直接效应 c′（{x}→{y}）", f"Direct effect c′ ({x} → {y})"),
+    }
+    rows = [
+        [path_names.get(p, p), v["b"], v["se"], v["p"], stars(v["p"]), v["ci_low"], v["ci_high"]]
+        for p, v in m["paths"].items()
+    ]
     for c in m["conditional_indirect"]:
-        rows.append([w.pick(f"条件间接效应（{mod} {c['at']} = {c['w']:.2f}）",
-                            f"Conditional indirect effect ({mod} {c['at']} = {c['w']:.2f})"),
-                     c["effect"], c["se_boot"], None, "", c["ci_low"], c["ci_high"]])
+        rows.append(
+            [
+                w.pick(
+                    f"条件间接效应（{mod} {c['at']} = {c['w']:.2f}）",
+                    f"Conditional indirect effect ({mod} {c['at']} = {c['w']:.2f})",
+                ),
+                c["effect"],
+                c["se_boot"],
+                None,
+                "",
+                c["ci_low"],
+                c["ci_high"],
+            ]
+        )
     imm = m["index_of_moderated_mediation"]
-    rows.append([w.pick("有调节的中介指数", "Index of moderated mediation"), imm["estimate"], imm["se_boot"], None, "",
-                 imm["ci_low"], imm["ci_high"]])
-    top = table(ws, top, [w.pick("路径", "Path"), "b", "SE", "p", w("sig"), "95% CI ↓", "95% CI ↑"], rows,
-                formats={1: STAT, 2: STAT, 3: P, 5: STAT, 6: STAT}, widths=[34, 10, 10, 10, 8, 10, 10])
-    units = w.pick(f"按单位重抽样（{m['n_clusters']} 个单位）", f"whole units resampled ({m['n_clusters']} units)") \
-        if m.get("resampling") == "units" else w.pick("按答卷重抽样", "rows resampled")
-    return note(ws, top, w.pick(f"百分位 Bootstrap {m['n_boot']} 次（种子 {m['seed']}，{units}），n = {m['n']}；"
-                                "指数的 95% 置信区间不含 0 表示间接效应随调节变量变化（Hayes, 2015）。",
-                                f"{m['n_boot']} percentile bootstrap resamples (seed {m['seed']}, {units}), n = {m['n']}; "
-                                "an index whose 95% CI excludes 0 means the indirect effect depends on the moderator "
-                                "(Hayes, 2015).")) + 1
+    rows.append(
+        [
+            w.pick("有调节的中介指数", "Index of moderated mediation"),
+            imm["estimate"],
+            imm["se_boot"],
+            None,
+            "",
+            imm["ci_low"],
+            imm["ci_high"],
+        ]
+    )
+    top = table(
+        ws,
+        top,
+        [w.pick("路径", "Path"), "b", "SE", "p", w("sig"), "95% CI ↓", "95% CI ↑"],
+        rows,
+        formats={1: STAT, 2: STAT, 3: P, 5: STAT, 6: STAT},
+        widths=[34, 10, 10, 10, 8, 10, 10],
+    )
+    units = (
+        w.pick(f"按单位重抽样（{m['n_clusters']} 个单位）", f"whole units resampled ({m['n_clusters']} units)")
+        if m.get("resampling") == "units"
+        else w.pick("按答卷重抽样", "rows resampled")
+    )
+    return (
+        note(
+            ws,
+            top,
+            w.pick(
+                f"百分位 Bootstrap {m['n_boot']} 次（种子 {m['seed']}，{units}），n = {m['n']}；"
+                "指数的 95% 置信区间不含 0 表示间接效应随调节变量变化（Hayes, 2015）。",
+                f"{m['n_boot']} percentile bootstrap resamples (seed {m['seed']}, {units}), n = {m['n']}; "
+                "an index whose 95% CI excludes 0 means the indirect effect depends on the moderator "
+                "(Hayes, 2015).",
+            ),
+        )
+        + 1
+    )
 
 
 def _path_label(path: str, m: dict, names: dict, w: Words) -> str:
@@ -392,56 +797,130 @@ def _path_label(path: str, m: dict, names: dict, w: Words) -> str:
 
 
 def _units_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
-    top = title(ws, w("units"), w.pick("各单位量表均值；有效答卷少于 5 份的单位不显示数值，以保护个人信息。",
-                                       "Scale means per unit; units with fewer than 5 accepted responses are suppressed "
-                                       "to protect respondents."))
+    top = title(
+        ws,
+        w("units"),
+        w.pick(
+            "各单位量表均值；有效答卷少于 5 份的单位不显示数值，以保护个人信息。",
+            "Scale means per unit; units with fewer than 5 accepted responses are suppressed to protect respondents.",
+        ),
+    )
     units = summary.get("units", [])
     names = {s.id: w.text(s.name) for s in inst.scales}
     scales = list(next((u["means"] for u in units if u["means"]), {}) or [])
-    rows = [[u["unit"], u.get("level"), u["n"], *([u["means"][s] for s in scales] if u["means"] else
-                                                 [w("suppressed")] + [None] * (len(scales) - 1))] for u in units]
+    rows = [
+        [
+            u["unit"],
+            u.get("level"),
+            u["n"],
+            *([u["means"][s] for s in scales] if u["means"] else [w("suppressed")] + [None] * (len(scales) - 1)),
+        ]
+        for u in units
+    ]
     start = top
-    top = table(ws, top, [w("unit"), w("unit_level"), "n", *[names.get(s, s) for s in scales]], rows,
-                formats={k: MEAN for k in range(3, 3 + len(scales))}, widths=[18, 12, 6, *[11] * len(scales)], freeze=True)
+    top = table(
+        ws,
+        top,
+        [w("unit"), w("unit_level"), "n", *[names.get(s, s) for s in scales]],
+        rows,
+        formats={k: MEAN for k in range(3, 3 + len(scales))},
+        widths=[18, 12, 6, *[11] * len(scales)],
+        freeze=True,
+    )
     shown = [u for u in units if u["means"]]
     if shown and scales:
         # Units are sorted by the first scale, highest first: the chart shows the top of that list.
         k = min(len(shown), CHART_UNITS)
-        label = (w.pick(f"各单位{names.get(scales[0])}均值", f"{names.get(scales[0])} by unit") if k == len(shown) else
-                 w.pick(f"{names.get(scales[0])}均值最高的 {k} 个单位", f"{k} units with the highest {names.get(scales[0])}"))
+        label = (
+            w.pick(f"各单位{names.get(scales[0])}均值", f"{names.get(scales[0])} by unit")
+            if k == len(shown)
+            else w.pick(
+                f"{names.get(scales[0])}均值最高的 {k} 个单位", f"{k} units with the highest {names.get(scales[0])}"
+            )
+        )
         bar_chart(ws, f"B{top + 1}", label, 1, 4, start + 1, start + k, w("mean"), y_range=(1, 5))
         top += 20
     comps = summary.get("psychometrics", {}).get("group_comparisons", [])
     if comps:
         demo = {d.id: w.text(d.label) if d.label else d.id for d in inst.demographics}
-        top = note(ws, top, w.pick("组间比较（Welch 检验；效应量：两组为 Hedges g，多组为 η²）",
-                                   "Group comparisons (Welch tests; effect size Hedges' g for two groups, η² for more)"),
-                   bold=True)
-        rows = [[names.get(c["outcome"], c["outcome"]), demo.get(c["by"], c["by"]), c["test"],
-                 c["statistic"], c["df1"], c["df2"], c["p"], stars(c["p"]), c["effect_size"],
-                 "; ".join(f"{g['group']}: {g['mean']:.2f} (n={g['n']})" for g in c["groups"])] for c in comps]
-        table(ws, top, [w("scale"), w.pick("分组", "By"), w.pick("检验", "Test"), w.pick("统计量", "Statistic"), "df1", "df2",
-                        "p", w("sig"), w.pick("效应量", "Effect size"), w.pick("各组均值", "Group means")], rows,
-              formats={3: STAT, 4: "0.0", 5: "0.0", 6: P, 8: STAT})
+        top = note(
+            ws,
+            top,
+            w.pick(
+                "组间比较（Welch 检验；效应量：两组为 Hedges g，多组为 η²）",
+                "Group comparisons (Welch tests; effect size Hedges' g for two groups, η² for more)",
+            ),
+            bold=True,
+        )
+        rows = [
+            [
+                names.get(c["outcome"], c["outcome"]),
+                demo.get(c["by"], c["by"]),
+                c["test"],
+                c["statistic"],
+                c["df1"],
+                c["df2"],
+                c["p"],
+                stars(c["p"]),
+                c["effect_size"],
+                "; ".join(f"{g['group']}: {g['mean']:.2f} (n={g['n']})" for g in c["groups"]),
+            ]
+            for c in comps
+        ]
+        table(
+            ws,
+            top,
+            [
+                w("scale"),
+                w.pick("分组", "By"),
+                w.pick("检验", "Test"),
+                w.pick("统计量", "Statistic"),
+                "df1",
+                "df2",
+                "p",
+                w("sig"),
+                w.pick("效应量", "Effect size"),
+                w.pick("各组均值", "Group means"),
+            ],
+            rows,
+            formats={3: STAT, 4: "0.0", 5: "0.0", 6: P, 8: STAT},
+        )
     page(ws)
 
 
 def _open_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
-    top = title(ws, w("open"), w.pick("原文照录（个人信息已在入库前遮蔽）；以文本形式写入，不会被当作公式执行。",
-                                      "Verbatim (personal data masked before storage); written as text, never as formulas."))
+    top = title(
+        ws,
+        w("open"),
+        w.pick(
+            "原文照录（个人信息已在入库前遮蔽）；以文本形式写入，不会被当作公式执行。",
+            "Verbatim (personal data masked before storage); written as text, never as formulas.",
+        ),
+    )
     questions = {q.id: w.text(q.text) for q in inst.open_questions}
     for entry in summary.get("open_answers", []):
         top = note(ws, top, f"{questions.get(entry['id'], entry['id'])}（n = {entry['n']}）", bold=True)
-        top = table(ws, top, ["#", w.pick("回答", "Answer")], [[k + 1, a] for k, a in enumerate(entry["answers"])],
-                    widths=[6, 100])
+        top = table(
+            ws,
+            top,
+            ["#", w.pick("回答", "Answer")],
+            [[k + 1, a] for k, a in enumerate(entry["answers"])],
+            widths=[6, 100],
+        )
     page(ws, 2)
 
 
 def _waves_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
     waves = summary["waves"]
-    top = title(ws, w("waves"), w.pick(f"本轮 {waves['current']} 与此前各轮（同一问卷版本）的量表均值与 95% 置信区间；变化为本轮减上一轮（Welch）。",
-                                       f"Wave {waves['current']} against earlier waves of this instrument version: means "
-                                       "with 95% CIs; change = this wave minus the previous one (Welch)."))
+    top = title(
+        ws,
+        w("waves"),
+        w.pick(
+            f"本轮 {waves['current']} 与此前各轮（同一问卷版本）的量表均值与 95% 置信区间；变化为本轮减上一轮（Welch）。",
+            f"Wave {waves['current']} against earlier waves of this instrument version: means "
+            "with 95% CIs; change = this wave minus the previous one (Welch).",
+        ),
+    )
     names = {s.id: w.text(s.name) for s in inst.scales}
     headers = [w("scale")]
     for wave in waves["waves"]:
@@ -466,49 +945,54 @@ def _waves_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> No
 def _methods_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
     top = title(ws, w("methods"))
     lines = w.pick(
-        ["计分：反向题按 最小值 + 最大值 − 原始分 计分；量表得分为已答题目的均值，至少答满 75% 的题目；复合量表（如有）为其各维度得分的均值。",
-         "数据质量：作答过快、直线作答、注意力题未通过、作答不完整、重复提交的答卷被隔离，保留在数据库中但不参与任何统计。",
-         "信度：Cronbach α（Feldt 95% 置信区间）；McDonald ω_total（单因子 ML 模型）；题目分析为校正题总相关与删除该题后的 α。",
-         "结构：KMO 与 Bartlett 球形检验；Horn 平行分析（95 百分位）决定探索性因子数；探索性因子分析为 minres 提取、oblimin 斜交旋转。",
-         "验证性因子分析：最大似然估计，完整作答个案；χ² = N·F_ML，RMSEA 使用 N（与 lavaan 相同）；CR 与 AVE 由标准化载荷计算；区分效度用 Fornell–Larcker 与 HTMT2。",
-         "共同方法偏差：Harman 单因子检验（第一个未旋转主成分的方差占比，> 40% 提示风险）。该检验只是最低要求。",
-         "回归：分层 OLS，逐块报告 R² 与 ΔR²；只要有 2 个以上单位，标准误即按单位聚类：少于 40 个单位时用 CR2（Bell & McCaffrey, 2002）与 Satterthwaite 自由度（Pustejovsky & Tipton, 2018），40 个及以上用 CR1（自由度 G − 1）；ΔR² 的检验为聚类稳健 Wald 检验（F(q, G − 1)）；只有 1 个单位时用 HC3。β 为标准化系数，虚拟变量不报告 β。",
-         "多层模型：按单位的随机截距模型（REML）与 ICC；估计落在边界或不收敛时回退到聚类稳健 OLS，并注明原因。",
-         "调节：交互项由中心化变量相乘；简单斜率取调节变量均值 ±1 SD；Johnson–Neyman 区间给出效应显著的调节变量取值范围。",
-         "中介：路径为 OLS 估计；间接效应 a·b 的置信区间为 5000 次百分位 Bootstrap（固定随机种子，可重复），按单位整体重抽样（聚类 Bootstrap），以反映同一单位答卷之间的相关。",
-         "有调节的中介（Hayes PROCESS 模型 7/14）：调节变量均值 ±1 SD 处的条件间接效应，以及有调节的中介指数（Hayes, 2015）及其 Bootstrap 置信区间。",
-         "组间比较：两组为 Welch t 检验（Hedges g），多组为 Welch 方差分析（η²）。",
-         "隐私：姓名、身份证号、手机号、电子邮箱与 IP 地址在入库前删除；开放回答中的此类信息被遮蔽；少于 5 人的单位不报告数值。",
-         "数值格式：统计量保留三位小数，p < .001 写作 “< .001”；* p < .05，** p < .01，*** p < .001。",
-         "局限：横断面自评数据，所有关系均为相关关系。"],
-        ["Scoring: reverse-keyed items scored min + max − x; a scale score is the mean of answered items with at least 75% "
-         "answered; a composite scale (if any) is the mean of its dimensions.",
-         "Data quality: speeders, straight-liners, failed attention checks, incomplete responses and duplicates are "
-         "quarantined: kept in the store, left out of every statistic.",
-         "Reliability: Cronbach's α (Feldt 95% CI); McDonald's ω_total (one-factor ML); item-rest correlations and α if "
-         "an item is deleted.",
-         "Structure: KMO and Bartlett's test; Horn's parallel analysis (95th percentile) for the number of EFA factors; "
-         "EFA with minres extraction and oblimin rotation.",
-         "CFA: maximum likelihood on complete cases; χ² = N·F_ML and RMSEA with N (as lavaan); CR and AVE from standardised "
-         "loadings; discriminant validity by Fornell–Larcker and HTMT2.",
-         "Common-method variance: Harman's single-factor test (share of the first unrotated component; > 40% flags a "
-         "risk). The test is a minimum check only.",
-         "Regression: hierarchical OLS with R² and ΔR² per block; with 2 or more units SEs are clustered by unit: CR2 "
-         "(Bell & McCaffrey, 2002) with Satterthwaite df (Pustejovsky & Tipton, 2018) below 40 units, CR1 (G − 1 df) "
-         "from 40 on; ΔR² is tested by a cluster-robust Wald test (F(q, G − 1)); HC3 with a single unit. β "
-         "standardised, not reported for dummies.",
-         "Multilevel: random intercept by unit (REML) with the ICC; on a boundary estimate or non-convergence the "
-         "cluster-robust OLS stands, with the reason stated.",
-         "Moderation: centred products; simple slopes at the moderator's mean ± 1 SD; the Johnson–Neyman interval.",
-         "Mediation: OLS paths; a percentile bootstrap CI of a·b with 5,000 seeded resamples of whole units (cluster "
-         "bootstrap), since respondents of one unit are not independent.",
-         "Moderated mediation (Hayes' PROCESS models 7/14): conditional indirect effects at the moderator's mean ± 1 SD "
-         "and the index of moderated mediation (Hayes, 2015) with its bootstrap CI.",
-         "Group comparisons: Welch's t (Hedges' g) for two groups, Welch's ANOVA (η²) for more.",
-         "Privacy: names, ID, phone numbers, e-mail and IP addresses are removed before storage and masked in open "
-         "answers; units with fewer than 5 respondents are not reported.",
-         "Number formats: three decimals for statistics; p < .001 written as such; * p < .05, ** p < .01, *** p < .001.",
-         "Limits: cross-sectional self-reports; every relation is an association."])
+        [
+            "计分：反向题按 最小值 + 最大值 − 原始分 计分；量表得分为已答题目的均值，至少答满 75% 的题目；复合量表（如有）为其各维度得分的均值。",
+            "数据质量：作答过快、直线作答、注意力题未通过、作答不完整、重复提交的答卷被隔离，保留在数据库中但不参与任何统计。",
+            "信度：Cronbach α（Feldt 95% 置信区间）；McDonald ω_total（单因子 ML 模型）；题目分析为校正题总相关与删除该题后的 α。",
+            "结构：KMO 与 Bartlett 球形检验；Horn 平行分析（95 百分位）决定探索性因子数；探索性因子分析为 minres 提取、oblimin 斜交旋转。",
+            "验证性因子分析：最大似然估计，完整作答个案；χ² = N·F_ML，RMSEA 使用 N（与 lavaan 相同）；CR 与 AVE 由标准化载荷计算；区分效度用 Fornell–Larcker 与 HTMT2。",
+            "共同方法偏差：Harman 单因子检验（第一个未旋转主成分的方差占比，> 40% 提示风险）。该检验只是最低要求。",
+            "回归：分层 OLS，逐块报告 R² 与 ΔR²；只要有 2 个以上单位，标准误即按单位聚类：少于 40 个单位时用 CR2（Bell & McCaffrey, 2002）与 Satterthwaite 自由度（Pustejovsky & Tipton, 2018），40 个及以上用 CR1（自由度 G − 1）；ΔR² 的检验为聚类稳健 Wald 检验（F(q, G − 1)）；只有 1 个单位时用 HC3。β 为标准化系数，虚拟变量不报告 β。",
+            "多层模型：按单位的随机截距模型（REML）与 ICC；估计落在边界或不收敛时回退到聚类稳健 OLS，并注明原因。",
+            "调节：交互项由中心化变量相乘；简单斜率取调节变量均值 ±1 SD；Johnson–Neyman 区间给出效应显著的调节变量取值范围。",
+            "中介：路径为 OLS 估计；间接效应 a·b 的置信区间为 5000 次百分位 Bootstrap（固定随机种子，可重复），按单位整体重抽样（聚类 Bootstrap），以反映同一单位答卷之间的相关。",
+            "有调节的中介（Hayes PROCESS 模型 7/14）：调节变量均值 ±1 SD 处的条件间接效应，以及有调节的中介指数（Hayes, 2015）及其 Bootstrap 置信区间。",
+            "组间比较：两组为 Welch t 检验（Hedges g），多组为 Welch 方差分析（η²）。",
+            "隐私：姓名、身份证号、手机号、电子邮箱与 IP 地址在入库前删除；开放回答中的此类信息被遮蔽；少于 5 人的单位不报告数值。",
+            "数值格式：统计量保留三位小数，p < .001 写作 “< .001”；* p < .05，** p < .01，*** p < .001。",
+            "局限：横断面自评数据，所有关系均为相关关系。",
+        ],
+        [
+            "Scoring: reverse-keyed items scored min + max − x; a scale score is the mean of answered items with at least 75% "
+            "answered; a composite scale (if any) is the mean of its dimensions.",
+            "Data quality: speeders, straight-liners, failed attention checks, incomplete responses and duplicates are "
+            "quarantined: kept in the store, left out of every statistic.",
+            "Reliability: Cronbach's α (Feldt 95% CI); McDonald's ω_total (one-factor ML); item-rest correlations and α if "
+            "an item is deleted.",
+            "Structure: KMO and Bartlett's test; Horn's parallel analysis (95th percentile) for the number of EFA factors; "
+            "EFA with minres extraction and oblimin rotation.",
+            "CFA: maximum likelihood on complete cases; χ² = N·F_ML and RMSEA with N (as lavaan); CR and AVE from standardised "
+            "loadings; discriminant validity by Fornell–Larcker and HTMT2.",
+            "Common-method variance: Harman's single-factor test (share of the first unrotated component; > 40% flags a "
+            "risk). The test is a minimum check only.",
+            "Regression: hierarchical OLS with R² and ΔR² per block; with 2 or more units SEs are clustered by unit: CR2 "
+            "(Bell & McCaffrey, 2002) with Satterthwaite df (Pustejovsky & Tipton, 2018) below 40 units, CR1 (G − 1 df) "
+            "from 40 on; ΔR² is tested by a cluster-robust Wald test (F(q, G − 1)); HC3 with a single unit. β "
+            "standardised, not reported for dummies.",
+            "Multilevel: random intercept by unit (REML) with the ICC; on a boundary estimate or non-convergence the "
+            "cluster-robust OLS stands, with the reason stated.",
+            "Moderation: centred products; simple slopes at the moderator's mean ± 1 SD; the Johnson–Neyman interval.",
+            "Mediation: OLS paths; a percentile bootstrap CI of a·b with 5,000 seeded resamples of whole units (cluster "
+            "bootstrap), since respondents of one unit are not independent.",
+            "Moderated mediation (Hayes' PROCESS models 7/14): conditional indirect effects at the moderator's mean ± 1 SD "
+            "and the index of moderated mediation (Hayes, 2015) with its bootstrap CI.",
+            "Group comparisons: Welch's t (Hedges' g) for two groups, Welch's ANOVA (η²) for more.",
+            "Privacy: names, ID, phone numbers, e-mail and IP addresses are removed before storage and masked in open "
+            "answers; units with fewer than 5 respondents are not reported.",
+            "Number formats: three decimals for statistics; p < .001 written as such; * p < .05, ** p < .01, *** p < .001.",
+            "Limits: cross-sectional self-reports; every relation is an association.",
+        ],
+    )
     for line in lines:
         c = ws.cell(row=top, column=1, value=line)
         c.font = Font(name=FONT)
@@ -527,12 +1011,27 @@ def _codebook_sheet(ws: Worksheet, inst: Instrument, w: Words) -> None:
     for s in inst.first_order_scales:
         labels = "; ".join(f"{k}={v}" for k, v in inst.response_scales[s.response_scale].labels.items())
         for item in s.items:
-            rows.append([w.text(s.name), item.id, w.text(item.text), w.pick("是", "yes") if item.reverse else "", labels])
-    top = table(ws, top, [w("scale"), w("code"), w.pick("题目", "Item"), w.pick("反向", "Reverse"), w.pick("选项", "Options")],
-                rows, widths=[22, 8, 80, 8, 60], freeze=True)
-    rows = [[w.text(d.label) if d.label else d.id, d.id, w.text(d.text), "", "; ".join(d.options or [])]
-            for d in inst.demographics]
-    table(ws, top, [w.pick("背景变量", "Background"), w("code"), w.pick("题目", "Question"), "", w.pick("选项", "Options")], rows)
+            rows.append(
+                [w.text(s.name), item.id, w.text(item.text), w.pick("是", "yes") if item.reverse else "", labels]
+            )
+    top = table(
+        ws,
+        top,
+        [w("scale"), w("code"), w.pick("题目", "Item"), w.pick("反向", "Reverse"), w.pick("选项", "Options")],
+        rows,
+        widths=[22, 8, 80, 8, 60],
+        freeze=True,
+    )
+    rows = [
+        [w.text(d.label) if d.label else d.id, d.id, w.text(d.text), "", "; ".join(d.options or [])]
+        for d in inst.demographics
+    ]
+    table(
+        ws,
+        top,
+        [w.pick("背景变量", "Background"), w("code"), w.pick("题目", "Question"), "", w.pick("选项", "Options")],
+        rows,
+    )
     page(ws, 5)
 
 
@@ -565,7 +1064,9 @@ def write_report(summary: dict, inst: Instrument, path: str | Path, lang: str = 
     wb.properties.title = f"{w.text(inst.title)} — {w.pick('分析报告', 'analysis report')}"
     wb.properties.subject = f"{inst.id} v{inst.version}; wave {summary['wave']}"
     wb.properties.keywords = ",".join(f["sha256"] for f in summary["files"] if f.get("sha256"))
-    wb.properties.description = f"jianfu report; instrument {inst.id} v{inst.version}; generated {summary['generated_at']}"
+    wb.properties.description = (
+        f"jianfu report; instrument {inst.id} v{inst.version}; generated {summary['generated_at']}"
+    )
     wb.properties.creator = "jianfu"
     wb.properties.language = "zh-CN" if lang == "zh" else "en"
     wb.properties.created = datetime.now()

@@ -16,8 +16,18 @@ def _size(chart, width: float = 18, height: float = 9) -> None:
     chart.width, chart.height = width, height
 
 
-def bar_chart(ws: Worksheet, anchor: str, title: str, label_col: int, value_col: int, first: int, last: int,
-              y_title: str, horizontal: bool = False, y_range: tuple[float, float] | None = None) -> BarChart:
+def bar_chart(
+    ws: Worksheet,
+    anchor: str,
+    title: str,
+    label_col: int,
+    value_col: int,
+    first: int,
+    last: int,
+    y_title: str,
+    horizontal: bool = False,
+    y_range: tuple[float, float] | None = None,
+) -> BarChart:
     """One series of bars: labels in ``label_col``, values in ``value_col``, rows first..last."""
     chart = BarChart()
     chart.type = "bar" if horizontal else "col"
@@ -35,8 +45,18 @@ def bar_chart(ws: Worksheet, anchor: str, title: str, label_col: int, value_col:
     return chart
 
 
-def coefficient_chart(ws: Worksheet, anchor: str, title: str, label_col: int, b_col: int, plus_col: int,
-                      minus_col: int, first: int, last: int, x_title: str) -> BarChart:
+def coefficient_chart(
+    ws: Worksheet,
+    anchor: str,
+    title: str,
+    label_col: int,
+    b_col: int,
+    plus_col: int,
+    minus_col: int,
+    first: int,
+    last: int,
+    x_title: str,
+) -> BarChart:
     """Horizontal bars of coefficients with custom error bars for the 95% CI."""
     chart = bar_chart(ws, anchor, title, label_col, b_col, first, last, x_title, horizontal=True)
     sheet = ws.title.replace("'", "''")
@@ -46,14 +66,26 @@ def coefficient_chart(ws: Worksheet, anchor: str, title: str, label_col: int, b_
         return NumDataSource(numRef=NumRef(f=f"'{sheet}'!${letter}${first}:${letter}${last}"))
 
     chart.x_axis.tickLblPos = "low"  # labels beside the plot, not on the zero line among the bars
-    chart.series[0].errBars = ErrorBars(errBarType="both", errValType="cust", noEndCap=False,
-                                        plus=ref(plus_col), minus=ref(minus_col))
+    chart.series[0].errBars = ErrorBars(
+        errBarType="both", errValType="cust", noEndCap=False, plus=ref(plus_col), minus=ref(minus_col)
+    )
     return chart
 
 
-def line_chart(ws: Worksheet, anchor: str, title: str, cat_col: int, first_series_col: int, last_series_col: int,
-               header_row: int, first: int, last: int, x_title: str, y_title: str,
-               y_range: tuple[float, float] | None = None) -> LineChart:
+def line_chart(
+    ws: Worksheet,
+    anchor: str,
+    title: str,
+    cat_col: int,
+    first_series_col: int,
+    last_series_col: int,
+    header_row: int,
+    first: int,
+    last: int,
+    x_title: str,
+    y_title: str,
+    y_range: tuple[float, float] | None = None,
+) -> LineChart:
     """Several lines over categories (a simple-slopes plot: one line per moderator value)."""
     chart = LineChart()
     chart.title = title

@@ -68,13 +68,19 @@ def note(ws: Worksheet, row: int, text: str, bold: bool = False) -> int:
     """A caption (bold) or a remark (grey italic) in column A; returns the next row."""
     c = ws.cell(row=row, column=1)
     inert(c, text)
-    c.font = Font(name=FONT, bold=bold, italic=not bold, size=11 if bold else 10,
-                  color=None if bold else "595959")
+    c.font = Font(name=FONT, bold=bold, italic=not bold, size=11 if bold else 10, color=None if bold else "595959")
     return row + 1
 
 
-def table(ws: Worksheet, top: int, headers: list[str], rows: list[list], formats: dict[int, str] | None = None,
-          widths: list[int] | None = None, freeze: bool = False) -> int:
+def table(
+    ws: Worksheet,
+    top: int,
+    headers: list[str],
+    rows: list[list],
+    formats: dict[int, str] | None = None,
+    widths: list[int] | None = None,
+    freeze: bool = False,
+) -> int:
     """A three-line table (rules above and below the header and below the last row).
 
     ``formats`` maps a 0-based column to a number format, applied to numeric cells. Returns

@@ -9,35 +9,79 @@ from .instrument import FLAG_NAMES, Instrument
 __all__ = ["Words", "term_label", "findings", "SHEET_KEYS"]
 
 #: Sheets in reading order; ``waves`` appears only when the store holds earlier waves.
-SHEET_KEYS = ["summary", "sample", "quality", "validity", "descriptives", "regression", "medmod", "units",
-              "open", "waves", "methods", "codebook"]
+SHEET_KEYS = [
+    "summary",
+    "sample",
+    "quality",
+    "validity",
+    "descriptives",
+    "regression",
+    "medmod",
+    "units",
+    "open",
+    "waves",
+    "methods",
+    "codebook",
+]
 
 _WORDS: dict[str, tuple[str, str]] = {
     # sheets
-    "summary": ("摘要", "Summary"), "sample": ("样本概况", "Sample"), "quality": ("数据质量", "Data quality"),
-    "validity": ("信度效度", "Reliability & validity"), "descriptives": ("描述与相关", "Descriptives & correlations"),
-    "regression": ("回归结果", "Regression"), "medmod": ("中介与调节", "Mediation & moderation"),
-    "units": ("单位对比", "Unit comparison"), "open": ("开放回答", "Open answers"),
-    "waves": ("波次对比", "Wave comparison"), "methods": ("方法说明", "Methods"), "codebook": ("附录", "Appendix"),
+    "summary": ("摘要", "Summary"),
+    "sample": ("样本概况", "Sample"),
+    "quality": ("数据质量", "Data quality"),
+    "validity": ("信度效度", "Reliability & validity"),
+    "descriptives": ("描述与相关", "Descriptives & correlations"),
+    "regression": ("回归结果", "Regression"),
+    "medmod": ("中介与调节", "Mediation & moderation"),
+    "units": ("单位对比", "Unit comparison"),
+    "open": ("开放回答", "Open answers"),
+    "waves": ("波次对比", "Wave comparison"),
+    "methods": ("方法说明", "Methods"),
+    "codebook": ("附录", "Appendix"),
     # common headers
-    "scale": ("量表", "Scale"), "code": ("代码", "Code"), "items": ("题目数", "Items"), "mean": ("均值", "Mean"),
-    "sd": ("标准差", "SD"), "p": ("p", "p"), "sig": ("显著性", "Sig."), "variable": ("变量", "Variable"),
-    "file": ("文件", "File"), "format": ("格式", "Format"), "status": ("状态", "Status"),
-    "read": ("读取行数", "Rows read"), "accepted": ("有效", "Accepted"), "quarantined": ("隔离", "Quarantined"),
-    "errors": ("错误数", "Errors"), "warnings": ("提示数", "Warnings"), "type": ("类型", "Type"),
-    "detail": ("说明", "Detail"), "error": ("错误", "Error"), "warning": ("提示", "Warning"),
-    "status_accepted": ("接受", "accepted"), "status_rejected": ("拒收", "rejected"),
-    "level": ("类别", "Category"), "count": ("人数", "n"), "share": ("占比", "Share"),
-    "not_given": ("未填写", "not given"), "unit": ("单位", "Unit"), "unit_level": ("层级", "Level"),
+    "scale": ("量表", "Scale"),
+    "code": ("代码", "Code"),
+    "items": ("题目数", "Items"),
+    "mean": ("均值", "Mean"),
+    "sd": ("标准差", "SD"),
+    "p": ("p", "p"),
+    "sig": ("显著性", "Sig."),
+    "variable": ("变量", "Variable"),
+    "file": ("文件", "File"),
+    "format": ("格式", "Format"),
+    "status": ("状态", "Status"),
+    "read": ("读取行数", "Rows read"),
+    "accepted": ("有效", "Accepted"),
+    "quarantined": ("隔离", "Quarantined"),
+    "errors": ("错误数", "Errors"),
+    "warnings": ("提示数", "Warnings"),
+    "type": ("类型", "Type"),
+    "detail": ("说明", "Detail"),
+    "error": ("错误", "Error"),
+    "warning": ("提示", "Warning"),
+    "status_accepted": ("接受", "accepted"),
+    "status_rejected": ("拒收", "rejected"),
+    "level": ("类别", "Category"),
+    "count": ("人数", "n"),
+    "share": ("占比", "Share"),
+    "not_given": ("未填写", "not given"),
+    "unit": ("单位", "Unit"),
+    "unit_level": ("层级", "Level"),
     "suppressed": ("少于 5 人，不予显示", "fewer than 5, suppressed"),
     "stars": ("* p < .05，** p < .01，*** p < .001", "* p < .05, ** p < .01, *** p < .001"),
-    "cross_sectional": ("说明：本调查为横断面数据，以上关系为相关关系，不能直接解释为因果效应。",
-                        "Note: the survey is cross-sectional; these are associations, not causal effects."),
+    "cross_sectional": (
+        "说明：本调查为横断面数据，以上关系为相关关系，不能直接解释为因果效应。",
+        "Note: the survey is cross-sectional; these are associations, not causal effects.",
+    ),
 }
-_FLAG_WORDS = {"speeder": ("作答过快", "Speeding"), "straightline": ("直线作答", "Straight-lining"),
-               "attention": ("注意力题未通过", "Failed attention check"),
-               "incomplete": ("作答不完整", "Incomplete"), "duplicate": ("重复提交", "Duplicate"),
-               "invalid": ("含无效答案", "Invalid answer")}
+_FLAG_WORDS = {
+    "speeder": ("作答过快", "Speeding"),
+    "straightline": ("直线作答", "Straight-lining"),
+    "attention": ("注意力题未通过", "Failed attention check"),
+    "incomplete": ("作答不完整", "Incomplete"),
+    "duplicate": ("重复提交", "Duplicate"),
+    "invalid": ("含无效答案", "Invalid answer"),
+}
 
 
 class Words:
@@ -74,11 +118,15 @@ class Words:
             var, _, kind = se_type.removeprefix("cluster-robust by ").partition(" (")
             name = "单位" if var == "unit" else var
             if kind.startswith("CR2"):
-                return self.pick(f"按{name}聚类的 CR2 稳健标准误（Bell–McCaffrey，Satterthwaite 自由度）",
-                                 f"CR2 standard errors clustered by {var} (Bell–McCaffrey, Satterthwaite df)")
+                return self.pick(
+                    f"按{name}聚类的 CR2 稳健标准误（Bell–McCaffrey，Satterthwaite 自由度）",
+                    f"CR2 standard errors clustered by {var} (Bell–McCaffrey, Satterthwaite df)",
+                )
             return self.pick(f"按{name}聚类的稳健标准误（CR1）", f"standard errors clustered by {var} (CR1)")
         if se_type == "HC3":
-            return self.pick("HC3 稳健标准误（只有 1 个单位，无法聚类）", "HC3 robust standard errors (one unit only: no clustering)")
+            return self.pick(
+                "HC3 稳健标准误（只有 1 个单位，无法聚类）", "HC3 robust standard errors (one unit only: no clustering)"
+            )
         return se_type or ""
 
 
@@ -106,10 +154,14 @@ def findings(summary: dict, inst: Instrument, lang: str = "zh") -> list[str]:
     w = Words(lang)
     names = {s.id: w.text(s.name) for s in inst.scales}
     rows = summary["rows"]
-    out = [w.pick(f"本次共读取 {rows['read']} 份答卷，{rows['accepted']} 份有效进入分析，{rows['quarantined']} 份因数据质量"
-                  "问题被隔离（未删除，可在“数据质量”表查看原因）。",
-                  f"{rows['read']} responses were read; {rows['accepted']} entered the analysis and {rows['quarantined']} "
-                  "were quarantined for data-quality reasons (kept, with reasons, in 'Data quality').")]
+    out = [
+        w.pick(
+            f"本次共读取 {rows['read']} 份答卷，{rows['accepted']} 份有效进入分析，{rows['quarantined']} 份因数据质量"
+            "问题被隔离（未删除，可在“数据质量”表查看原因）。",
+            f"{rows['read']} responses were read; {rows['accepted']} entered the analysis and {rows['quarantined']} "
+            "were quarantined for data-quality reasons (kept, with reasons, in 'Data quality').",
+        )
+    ]
     models = summary.get("models", {})
     # Every pre-declared hypothesis, supported or not, in the plan's own words.
     out += [h["text"][w.lang] for h in summary.get("hypotheses", [])]
@@ -119,26 +171,39 @@ def findings(summary: dict, inst: Instrument, lang: str = "zh") -> list[str]:
             continue
         outcome = names.get(m["outcome"], m["outcome"])
         label = w.text(m.get("label")) or model_id
-        out.append(w.pick(f"{label}：模型解释了{outcome}差异的 {m['r2'] * 100:.1f}%（n = {m['n']}，{w.se_type(m.get('se_type'))}）。",
-                          f"{label}: the model explains {m['r2'] * 100:.1f}% of the variance in {outcome.lower()} "
-                          f"(n = {m['n']}, {w.se_type(m.get('se_type'))})."))
+        out.append(
+            w.pick(
+                f"{label}：模型解释了{outcome}差异的 {m['r2'] * 100:.1f}%（n = {m['n']}，{w.se_type(m.get('se_type'))}）。",
+                f"{label}: the model explains {m['r2'] * 100:.1f}% of the variance in {outcome.lower()} "
+                f"(n = {m['n']}, {w.se_type(m.get('se_type'))}).",
+            )
+        )
         ml = m.get("multilevel")
         if ml and ml.get("icc") is not None:
-            out.append(w.pick(f"{outcome}差异中约 {ml['icc'] * 100:.0f}% 来自单位之间（ICC），单位层面的措施有其作用空间。",
-                              f"About {ml['icc'] * 100:.0f}% of the variance in {outcome.lower()} lies between units "
-                              "(ICC): unit-level measures have room to act."))
+            out.append(
+                w.pick(
+                    f"{outcome}差异中约 {ml['icc'] * 100:.0f}% 来自单位之间（ICC），单位层面的措施有其作用空间。",
+                    f"About {ml['icc'] * 100:.0f}% of the variance in {outcome.lower()} lies between units "
+                    "(ICC): unit-level measures have room to act.",
+                )
+            )
     for model_id, m in models.items():
         if m.get("estimable") is False:
             label = w.text(m.get("label")) or model_id
-            out.append(f"{label}（{model_id}）：{not_estimable_text(m, w)}" if lang == "zh"
-                       else f"{label} ({model_id}): {not_estimable_text(m, w)}")
+            out.append(
+                f"{label}（{model_id}）：{not_estimable_text(m, w)}"
+                if lang == "zh"
+                else f"{label} ({model_id}): {not_estimable_text(m, w)}"
+            )
     harman = summary.get("psychometrics", {}).get("harman")
     if harman:
-        out.append(w.pick(
-            f"共同方法偏差：第一个未旋转因子解释 {harman['share'] * 100:.1f}% 的方差，"
-            f"{'超过' if harman['flagged'] else '低于'} 40% 的判断标准。",
-            f"Common-method variance: the first unrotated factor explains {harman['share'] * 100:.1f}% of the variance, "
-            f"{'above' if harman['flagged'] else 'below'} the 40% rule of thumb."))
+        out.append(
+            w.pick(
+                f"共同方法偏差：第一个未旋转因子解释 {harman['share'] * 100:.1f}% 的方差，"
+                f"{'超过' if harman['flagged'] else '低于'} 40% 的判断标准。",
+                f"Common-method variance: the first unrotated factor explains {harman['share'] * 100:.1f}% of the variance, "
+                f"{'above' if harman['flagged'] else 'below'} the 40% rule of thumb.",
+            )
+        )
     out.append(w("cross_sectional"))
     return out
-

@@ -25,7 +25,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -35,8 +35,7 @@ from .errors import ArchiveError, StoreBusy
 from .instrument import Instrument
 from .readers import sha256_file
 
-__all__ = ["archive_file", "table_name", "Store", "StoreBusy", "FileRecord", "Receipt", "private_dir",
-           "ArchiveError"]
+__all__ = ["archive_file", "table_name", "Store", "StoreBusy", "FileRecord", "Receipt", "private_dir", "ArchiveError"]
 
 #: How long a run waits for another run's write to finish before giving up.
 LOCK_TIMEOUT_S = 600.0
@@ -44,7 +43,7 @@ _KEY = ["_file_sha256", "_sheet", "_row"]
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def private_dir(path: str | Path) -> Path:
@@ -92,8 +91,10 @@ def archive_file(path: str | Path, sha256: str, archive_dir: str | Path) -> Path
         os.fsync(dst.fileno())
     if sha256_file(tmp) != sha256:
         tmp.unlink(missing_ok=True)
-        raise ArchiveError(f"文件在复制期间发生变化，稍后重试 / {path.name} changed while it was being archived; "
-                           "it stays in the inbox and is tried again on the next run")
+        raise ArchiveError(
+            f"文件在复制期间发生变化，稍后重试 / {path.name} changed while it was being archived; "
+            "it stays in the inbox and is tried again on the next run"
+        )
     tmp.replace(target)
     return target
 
@@ -122,10 +123,19 @@ class FileRecord:
     sheet: str | None = None
 
     @classmethod
-    def from_summary(cls, summary: dict, archive_path: str | None, office: str | None = None) -> "FileRecord":
-        return cls(summary["sha256"], Path(summary["path"]).name, summary["format"], summary["status"],
-                   int(summary["rows"] or 0), [str(e) for e in summary["errors"]],
-                   [str(w) for w in summary["warnings"]], archive_path, office, summary.get("sheet"))
+    def from_summary(cls, summary: dict, archive_path: str | None, office: str | None = None) -> FileRecord:
+        return cls(
+            summary["sha256"],
+            Path(summary["path"]).name,
+            summary["format"],
+            summary["status"],
+            int(summary["rows"] or 0),
+            [str(e) for e in summary["errors"]],
+            [str(w) for w in summary["warnings"]],
+            archive_path,
+            office,
+            summary.get("sheet"),
+        )
 
 
 @dataclass(frozen=True)
@@ -167,15 +177,18 @@ class Store:
         self.con.execute(
             "CREATE TABLE IF NOT EXISTS files (sha256 VARCHAR PRIMARY KEY, name VARCHAR, format VARCHAR, "
             "status VARCHAR, n_rows INTEGER, errors JSON, warnings JSON, wave VARCHAR, instrument VARCHAR, "
-            "archive_path VARCHAR, received_at TIMESTAMP)")
+            "archive_path VARCHAR, received_at TIMESTAMP)"
+        )
         self.con.execute("ALTER TABLE files ADD COLUMN IF NOT EXISTS office VARCHAR")
         self.con.execute("ALTER TABLE files ADD COLUMN IF NOT EXISTS sheet VARCHAR")
         self.con.execute(
             "CREATE TABLE IF NOT EXISTS receipts (delivery VARCHAR PRIMARY KEY, sha256 VARCHAR, office VARCHAR, "
-            "name VARCHAR, kind VARCHAR, wave VARCHAR, instrument VARCHAR, received_at TIMESTAMP)")
+            "name VARCHAR, kind VARCHAR, wave VARCHAR, instrument VARCHAR, received_at TIMESTAMP)"
+        )
         self.con.execute(
             "CREATE TABLE IF NOT EXISTS wave_state (instrument VARCHAR, wave VARCHAR, changed_at TIMESTAMP, "
-            "reported_at TIMESTAMP, PRIMARY KEY (instrument, wave))")
+            "reported_at TIMESTAMP, PRIMARY KEY (instrument, wave))"
+        )
 
     def _acquire(self, mode: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -186,8 +199,10 @@ class Store:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     self._lock.close()
-                    raise StoreBusy(f"数据库被另一个运行占用超过 {timeout:.0f} 秒 / the store {self.path} was busy "
-                                    f"for more than {timeout:.0f} s; try again when the other run has finished") from None
+                    raise StoreBusy(
+                        f"数据库被另一个运行占用超过 {timeout:.0f} 秒 / the store {self.path} was busy "
+                        f"for more than {timeout:.0f} s; try again when the other run has finished"
+                    ) from None
                 time.sleep(0.05)
 
     def _release(self) -> None:
@@ -198,7 +213,7 @@ class Store:
         self.con.close()
         self._release()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -206,24 +221,41 @@ class Store:
 
     def _ensure_table(self, inst: Instrument) -> str:
         name = table_name(inst)
-        cols = ['"_file_sha256" VARCHAR', '"_file_name" VARCHAR', '"_sheet" VARCHAR', '"_row" INTEGER',
-                '"_submitted" TIMESTAMP', '"_duration_s" DOUBLE', '"_respondent_key" VARCHAR',
-                '"wave" VARCHAR', '"uploaded_at" TIMESTAMP', '"status" VARCHAR', '"reasons" VARCHAR',
-                '"_invalid_detail" VARCHAR']
+        cols = [
+            '"_file_sha256" VARCHAR',
+            '"_file_name" VARCHAR',
+            '"_sheet" VARCHAR',
+            '"_row" INTEGER',
+            '"_submitted" TIMESTAMP',
+            '"_duration_s" DOUBLE',
+            '"_respondent_key" VARCHAR',
+            '"wave" VARCHAR',
+            '"uploaded_at" TIMESTAMP',
+            '"status" VARCHAR',
+            '"reasons" VARCHAR',
+            '"_invalid_detail" VARCHAR',
+        ]
         cols += [f'"{i.id}" DOUBLE' for i in inst.items]
         cols += [f'"{c.id}" DOUBLE' for c in inst.attention_checks]
         cols += [f'"{d.id}" VARCHAR' for d in inst.demographics]
         cols += [f'"{o.id}" VARCHAR' for o in inst.open_questions]
-        self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({", ".join(cols)}, '
-                         'PRIMARY KEY ("_file_sha256", "_sheet", "_row"))')
+        self.con.execute(
+            f'CREATE TABLE IF NOT EXISTS "{name}" ({", ".join(cols)}, PRIMARY KEY ("_file_sha256", "_sheet", "_row"))'
+        )
         # A store made before partial acceptance lacks the column that names a row's invalid cells.
         self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN IF NOT EXISTS "_invalid_detail" VARCHAR')
         return name
 
     # -- writing -------------------------------------------------------------------------
 
-    def commit_batch(self, inst: Instrument, wave: str, files: list[FileRecord] = (),
-                     receipts: list[Receipt] = (), rows: pd.DataFrame | None = None) -> int:
+    def commit_batch(
+        self,
+        inst: Instrument,
+        wave: str,
+        files: list[FileRecord] = (),
+        receipts: list[Receipt] = (),
+        rows: pd.DataFrame | None = None,
+    ) -> int:
         """Store a batch in one transaction: file records, receipts, and the rows of its files.
 
         A file record that exists already keeps its first office and time of receipt; its rows
@@ -240,20 +272,36 @@ class Store:
                     "ON CONFLICT (sha256) DO UPDATE SET format = excluded.format, status = excluded.status, "
                     "n_rows = excluded.n_rows, errors = excluded.errors, warnings = excluded.warnings, "
                     "archive_path = excluded.archive_path, sheet = excluded.sheet",
-                    [f.sha256, f.name, f.format, f.status, f.rows, json.dumps(f.errors, ensure_ascii=False),
-                     json.dumps(f.warnings, ensure_ascii=False), wave, instrument_key(inst), f.archive_path, now,
-                     f.office, f.sheet])
+                    [
+                        f.sha256,
+                        f.name,
+                        f.format,
+                        f.status,
+                        f.rows,
+                        json.dumps(f.errors, ensure_ascii=False),
+                        json.dumps(f.warnings, ensure_ascii=False),
+                        wave,
+                        instrument_key(inst),
+                        f.archive_path,
+                        now,
+                        f.office,
+                        f.sheet,
+                    ],
+                )
             for r in receipts:
                 self.con.execute(
                     "INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (delivery) DO NOTHING",
-                    [r.delivery, r.sha256, r.office, r.name, r.kind, wave, instrument_key(inst), now])
+                    [r.delivery, r.sha256, r.office, r.name, r.kind, wave, instrument_key(inst), now],
+                )
             written = 0
             if rows is not None and not rows.empty:
                 written = self._replace_rows(rows, inst, wave)
             if files or written:
                 self.con.execute(
                     "INSERT INTO wave_state VALUES (?, ?, ?, NULL) ON CONFLICT (instrument, wave) "
-                    "DO UPDATE SET changed_at = excluded.changed_at", [instrument_key(inst), wave, now])
+                    "DO UPDATE SET changed_at = excluded.changed_at",
+                    [instrument_key(inst), wave, now],
+                )
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
@@ -280,8 +328,9 @@ class Store:
             self.con.unregister("incoming")
         return len(rows)
 
-    def record_file(self, summary: dict, wave: str, inst: Instrument, archive_path: str,
-                    office: str | None = None) -> None:
+    def record_file(
+        self, summary: dict, wave: str, inst: Instrument, archive_path: str, office: str | None = None
+    ) -> None:
         """Record one file (its own transaction); prefer :meth:`commit_batch`."""
         self.commit_batch(inst, wave, files=[FileRecord.from_summary(summary, archive_path, office)])
 
@@ -291,8 +340,10 @@ class Store:
 
     def mark_reported(self, inst: Instrument, wave: str) -> None:
         """The wave's report now reflects everything stored for it."""
-        self.con.execute("UPDATE wave_state SET reported_at = ? WHERE instrument = ? AND wave = ?",
-                         [_now(), instrument_key(inst), wave])
+        self.con.execute(
+            "UPDATE wave_state SET reported_at = ? WHERE instrument = ? AND wave = ?",
+            [_now(), instrument_key(inst), wave],
+        )
 
     # -- reading -------------------------------------------------------------------------
 
@@ -304,18 +355,37 @@ class Store:
         """The subset of ``shas`` already received and stored."""
         if not shas:
             return set()
-        return {s for (s,) in self.con.execute("SELECT sha256 FROM files WHERE sha256 IN (SELECT UNNEST(?))",
-                                                [list(shas)]).fetchall()}
+        return {
+            s
+            for (s,) in self.con.execute(
+                "SELECT sha256 FROM files WHERE sha256 IN (SELECT UNNEST(?))", [list(shas)]
+            ).fetchall()
+        }
 
     def files(self, inst: Instrument, wave: str | None = None) -> list[dict]:
         """Received files of this instrument version (and wave), oldest first, as run-summary entries."""
-        query = ("SELECT name, sha256, format, status, sheet, n_rows, errors, warnings, office, wave FROM files "
-                 "WHERE instrument = ?" + (" AND wave = ?" if wave else "") + " ORDER BY received_at, name")
+        query = (
+            "SELECT name, sha256, format, status, sheet, n_rows, errors, warnings, office, wave FROM files "
+            "WHERE instrument = ?" + (" AND wave = ?" if wave else "") + " ORDER BY received_at, name"
+        )
         params = [instrument_key(inst), *([wave] if wave else [])]
-        return [{"path": name, "sha256": sha, "format": fmt, "status": status, "sheet": sheet, "rows": n,
-                 "errors": json.loads(errors or "[]"), "warnings": json.loads(warnings or "[]"), "office": office,
-                 "wave": w}
-                for name, sha, fmt, status, sheet, n, errors, warnings, office, w in self.con.execute(query, params).fetchall()]
+        return [
+            {
+                "path": name,
+                "sha256": sha,
+                "format": fmt,
+                "status": status,
+                "sheet": sheet,
+                "rows": n,
+                "errors": json.loads(errors or "[]"),
+                "warnings": json.loads(warnings or "[]"),
+                "office": office,
+                "wave": w,
+            }
+            for name, sha, fmt, status, sheet, n, errors, warnings, office, w in self.con.execute(
+                query, params
+            ).fetchall()
+        ]
 
     def all_files(self) -> list[dict]:
         """Every file record, of every instrument (for consistency checks)."""
@@ -329,34 +399,50 @@ class Store:
         cols = ["delivery", "sha256", "office", "name", "kind", "wave", "instrument", "received_at"]
         if not self._has_table("receipts"):
             return []
-        return [dict(zip(cols, r)) for r in self.con.execute(
-            f"SELECT {', '.join(cols)} FROM receipts ORDER BY received_at").fetchall()]
+        return [
+            dict(zip(cols, r))
+            for r in self.con.execute(f"SELECT {', '.join(cols)} FROM receipts ORDER BY received_at").fetchall()
+        ]
 
     def waves(self, inst: Instrument) -> list[str]:
-        return [w for (w,) in self.con.execute(
-            "SELECT DISTINCT wave FROM files WHERE instrument = ? AND wave IS NOT NULL ORDER BY wave",
-            [instrument_key(inst)]).fetchall()]
+        return [
+            w
+            for (w,) in self.con.execute(
+                "SELECT DISTINCT wave FROM files WHERE instrument = ? AND wave IS NOT NULL ORDER BY wave",
+                [instrument_key(inst)],
+            ).fetchall()
+        ]
 
     def unreported_waves(self, inst: Instrument) -> list[str]:
         """Waves whose stored rows changed after their last report (e.g. a run stopped before it)."""
         if not self._has_table("wave_state"):
             return []
-        return [w for (w,) in self.con.execute(
-            "SELECT wave FROM wave_state WHERE instrument = ? AND (reported_at IS NULL OR reported_at < changed_at) "
-            "ORDER BY wave", [instrument_key(inst)]).fetchall()]
+        return [
+            w
+            for (w,) in self.con.execute(
+                "SELECT wave FROM wave_state WHERE instrument = ? AND (reported_at IS NULL OR reported_at < changed_at) "
+                "ORDER BY wave",
+                [instrument_key(inst)],
+            ).fetchall()
+        ]
 
     def row_counts(self) -> dict[tuple[str, str], int]:
         """Stored rows per (responses table, file sha256)."""
         out = {}
-        for (name,) in self.con.execute("SELECT table_name FROM information_schema.tables "
-                                         "WHERE table_name LIKE 'responses_%'").fetchall():
+        for (name,) in self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'responses_%'"
+        ).fetchall():
             for sha, n in self.con.execute(f'SELECT "_file_sha256", count(*) FROM "{name}" GROUP BY 1').fetchall():
                 out[(name, sha)] = n
         return out
 
     def _has_table(self, name: str) -> bool:
-        return self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                                [name]).fetchone()[0] > 0
+        return (
+            self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[
+                0
+            ]
+            > 0
+        )
 
     def rows(self, inst: Instrument, wave: str | None = None) -> pd.DataFrame:
         name = table_name(inst)
@@ -364,5 +450,4 @@ class Store:
             return pd.DataFrame()
         if wave is None:
             return self.con.execute(f'SELECT * FROM "{name}" ORDER BY "_file_sha256", "_row"').df()
-        return self.con.execute(f'SELECT * FROM "{name}" WHERE wave = ? ORDER BY "_file_sha256", "_row"',
-                                [wave]).df()
+        return self.con.execute(f'SELECT * FROM "{name}" WHERE wave = ? ORDER BY "_file_sha256", "_row"', [wave]).df()

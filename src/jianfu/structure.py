@@ -57,8 +57,7 @@ def bartlett_sphericity(items: pd.DataFrame) -> dict:
     return {"chi2": float(chi2), "df": int(df), "p": float(stats.chi2.sf(chi2, df)), "n": n}
 
 
-def parallel_analysis(items: pd.DataFrame, n_iter: int = 200, quantile: float = 0.95,
-                      seed: int = 20240601) -> dict:
+def parallel_analysis(items: pd.DataFrame, n_iter: int = 200, quantile: float = 0.95, seed: int = 20240601) -> dict:
     """Horn's parallel analysis on principal-component eigenvalues, 95th-percentile criterion.
 
     A factor is retained while its observed eigenvalue exceeds the ``quantile`` of the
@@ -83,8 +82,14 @@ def parallel_analysis(items: pd.DataFrame, n_iter: int = 200, quantile: float = 
     random = np.quantile(np.linalg.eigvalsh(corr)[:, ::-1], quantile, axis=0)
     above = observed > random
     n_factors = int(p if above.all() else np.argmin(above))
-    return {"n_factors": n_factors, "observed": observed.tolist(), "random": random.tolist(),
-            "quantile": quantile, "n_iter": n_iter, "n": n}
+    return {
+        "n_factors": n_factors,
+        "observed": observed.tolist(),
+        "random": random.tolist(),
+        "quantile": quantile,
+        "n_iter": n_iter,
+        "n": n,
+    }
 
 
 def efa(items: pd.DataFrame, n_factors: int, rotation: str = "oblimin", method: str = "minres") -> dict:
@@ -104,12 +109,17 @@ def efa(items: pd.DataFrame, n_factors: int, rotation: str = "oblimin", method: 
     names = [f"F{k + 1}" for k in range(n_factors)]
     variance, proportion, cumulative = fa.get_factor_variance()
     phi = getattr(fa, "phi_", None)
-    return {"loadings": pd.DataFrame(fa.loadings_, index=data.columns, columns=names),
-            "communalities": pd.Series(fa.get_communalities(), index=data.columns),
-            "variance": pd.DataFrame({"ss_loadings": variance, "proportion": proportion,
-                                      "cumulative": cumulative}, index=names),
-            "factor_correlations": pd.DataFrame(phi, index=names, columns=names) if phi is not None else None,
-            "rotation": rotation if n_factors > 1 else None, "method": method, "n": len(data)}
+    return {
+        "loadings": pd.DataFrame(fa.loadings_, index=data.columns, columns=names),
+        "communalities": pd.Series(fa.get_communalities(), index=data.columns),
+        "variance": pd.DataFrame(
+            {"ss_loadings": variance, "proportion": proportion, "cumulative": cumulative}, index=names
+        ),
+        "factor_correlations": pd.DataFrame(phi, index=names, columns=names) if phi is not None else None,
+        "rotation": rotation if n_factors > 1 else None,
+        "method": method,
+        "n": len(data),
+    }
 
 
 def harman_single_factor(items: pd.DataFrame) -> dict:
@@ -122,5 +132,10 @@ def harman_single_factor(items: pd.DataFrame) -> dict:
     data = _complete(items)
     eig = np.linalg.eigvalsh(np.corrcoef(data.to_numpy(), rowvar=False))[::-1]
     share = float(eig[0] / data.shape[1])
-    return {"share": share, "threshold": HARMAN_THRESHOLD, "flagged": share > HARMAN_THRESHOLD,
-            "n_items": int(data.shape[1]), "n": len(data)}
+    return {
+        "share": share,
+        "threshold": HARMAN_THRESHOLD,
+        "flagged": share > HARMAN_THRESHOLD,
+        "n_items": int(data.shape[1]),
+        "n": len(data),
+    }

@@ -36,8 +36,17 @@ from . import paths
 from .instrument import FLAG_NAMES, Instrument
 from .template import question_text
 
-__all__ = ["SynthSurvey", "StructuralModel", "simulate", "write_survey", "FORMATS", "load_structural_model",
-           "structural_model_for", "population_covariance", "population_coefficients"]
+__all__ = [
+    "SynthSurvey",
+    "StructuralModel",
+    "simulate",
+    "write_survey",
+    "FORMATS",
+    "load_structural_model",
+    "structural_model_for",
+    "population_covariance",
+    "population_coefficients",
+]
 
 Format = Literal["wjx-text", "wjx-code", "template", "csv", "tencent"]
 FORMATS: tuple[str, ...] = ("wjx-text", "wjx-code", "template", "csv", "tencent")
@@ -45,8 +54,28 @@ FORMATS: tuple[str, ...] = ("wjx-text", "wjx-code", "template", "csv", "tencent"
 _THRESHOLDS = np.array([-1.3, -0.45, 0.35, 1.2])
 _SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
 _GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华")
-_PLACES = ["城关", "东城", "西湖", "南山", "北塘", "新桥", "青石", "柳河", "白沙", "金田",
-           "长乐", "永安", "清水", "红旗", "枫林", "太平", "双河", "石门", "桃源", "龙泉"]
+_PLACES = [
+    "城关",
+    "东城",
+    "西湖",
+    "南山",
+    "北塘",
+    "新桥",
+    "青石",
+    "柳河",
+    "白沙",
+    "金田",
+    "长乐",
+    "永安",
+    "清水",
+    "红旗",
+    "枫林",
+    "太平",
+    "双河",
+    "石门",
+    "桃源",
+    "龙泉",
+]
 _LEVEL_SUFFIX = {"乡镇": "镇", "街道": "街道", "村（社区）": "社区"}
 
 
@@ -147,8 +176,12 @@ def population_covariance(model: StructuralModel) -> pd.DataFrame:
     exo = model.exogenous_names
     eqs = model.equations
     products = sorted({t for eq in eqs.values() for t in eq.coefficients if ":" in t})
-    sources = [*exo, *(f"e_{v}" for v in eqs), *(f"u_{v}" for v, eq in eqs.items() if eq.unit_sd),
-               *(f"p_{t}" for t in products)]
+    sources = [
+        *exo,
+        *(f"e_{v}" for v in eqs),
+        *(f"u_{v}" for v, eq in eqs.items() if eq.unit_sd),
+        *(f"p_{t}" for t in products),
+    ]
     names = model.latents
     A = pd.DataFrame(0.0, index=names, columns=sources)
     cov_s = pd.DataFrame(0.0, index=sources, columns=sources)
@@ -160,7 +193,7 @@ def population_covariance(model: StructuralModel) -> pd.DataFrame:
     for v, eq in eqs.items():
         cov_s.loc[f"e_{v}", f"e_{v}"] = 1.0
         if eq.unit_sd:
-            cov_s.loc[f"u_{v}", f"u_{v}"] = eq.unit_sd ** 2
+            cov_s.loc[f"u_{v}", f"u_{v}"] = eq.unit_sd**2
     linear: set[str] = set(exo)
     for v, eq in eqs.items():
         row = pd.Series(0.0, index=sources)
@@ -206,8 +239,9 @@ def population_coefficients(model: StructuralModel, outcome: str, predictors: li
     return dict(zip(predictors, map(float, beta)))
 
 
-def _latent_model(model: StructuralModel, n: int, unit_effects: dict[str, np.ndarray],
-                  rng: np.random.Generator) -> pd.DataFrame:
+def _latent_model(
+    model: StructuralModel, n: int, unit_effects: dict[str, np.ndarray], rng: np.random.Generator
+) -> pd.DataFrame:
     blocks = []
     for block in model.exogenous:
         k = len(block.variables)
@@ -229,9 +263,17 @@ def _codes(eta: np.ndarray, loading: float, shift: float, rng: np.random.Generat
     return (np.searchsorted(_THRESHOLDS, y) + 1).astype(float)
 
 
-def simulate(inst: Instrument, n: int = 500, seed: int = 2024, *, n_units: int | None = None,
-             inject: bool = True, rates: dict[str, float] | None = None,
-             start: datetime | None = None, model: StructuralModel | None = None) -> SynthSurvey:
+def simulate(
+    inst: Instrument,
+    n: int = 500,
+    seed: int = 2024,
+    *,
+    n_units: int | None = None,
+    inject: bool = True,
+    rates: dict[str, float] | None = None,
+    start: datetime | None = None,
+    model: StructuralModel | None = None,
+) -> SynthSurvey:
     """Generate ``n`` responses to ``inst`` from the latent structural model.
 
     Parameters
@@ -252,8 +294,7 @@ def simulate(inst: Instrument, n: int = 500, seed: int = 2024, *, n_units: int |
     """
     model = model or structural_model_for(inst)
     rng = np.random.default_rng(seed)
-    rates = rates or {"speeder": 0.03, "straightline": 0.02, "attention": 0.03,
-                      "incomplete": 0.02, "duplicate": 0.02}
+    rates = rates or {"speeder": 0.03, "straightline": 0.02, "attention": 0.03, "incomplete": 0.02, "duplicate": 0.02}
     counts = {k: (max(1, round(r * n)) if n >= 50 else 0) if inject else 0 for k, r in rates.items()}
     n_dup = counts["duplicate"]
     n_base = n - n_dup
@@ -261,12 +302,14 @@ def simulate(inst: Instrument, n: int = 500, seed: int = 2024, *, n_units: int |
 
     level_opts = next(d.options for d in inst.demographics if d.id == "level") or ["乡镇"]
     unit_level = rng.choice(len(level_opts), size=n_units, p=_probs(len(level_opts), rng))
-    unit_names = [f"{_PLACES[u % len(_PLACES)]}{'' if u < len(_PLACES) else u // len(_PLACES) + 1}"
-                  f"{_LEVEL_SUFFIX.get(level_opts[unit_level[u]], '')}" for u in range(n_units)]
+    unit_names = [
+        f"{_PLACES[u % len(_PLACES)]}{'' if u < len(_PLACES) else u // len(_PLACES) + 1}"
+        f"{_LEVEL_SUFFIX.get(level_opts[unit_level[u]], '')}"
+        for u in range(n_units)
+    ]
     region_of_unit = rng.integers(0, 4, size=n_units)
     unit = rng.integers(0, n_units, size=n_base)
-    unit_effects = {v: rng.normal(0, eq.unit_sd, size=n_units)[unit] for v, eq in model.equations.items()
-                    if eq.unit_sd}
+    unit_effects = {v: rng.normal(0, eq.unit_sd, size=n_units)[unit] for v, eq in model.equations.items() if eq.unit_sd}
 
     lat = _latent_model(model, n_base, unit_effects, rng)
     parent = {sub: c.id for c in inst.scales if c.is_composite for sub in c.subscales}
@@ -312,7 +355,7 @@ def simulate(inst: Instrument, n: int = 500, seed: int = 2024, *, n_units: int |
 
     def take(k: int) -> np.ndarray:
         nonlocal pos
-        rows = order[pos:pos + k]
+        rows = order[pos : pos + k]
         pos += k
         return rows
 
@@ -343,8 +386,9 @@ def simulate(inst: Instrument, n: int = 500, seed: int = 2024, *, n_units: int |
     frame = pd.concat([frame, dup], ignore_index=True)
     duration = np.concatenate([duration, rng.lognormal(np.log(540), 0.3, size=n_dup).clip(0.45 * 540)])
     submitted += [submitted[s] + timedelta(minutes=float(rng.uniform(5, 600))) for s in sources]
-    flags = pd.concat([flags, pd.DataFrame({k: k == "duplicate" for k in rates}, index=range(n_dup))],
-                      ignore_index=True)
+    flags = pd.concat(
+        [flags, pd.DataFrame({k: k == "duplicate" for k in rates}, index=range(n_dup))], ignore_index=True
+    )
     lat = pd.concat([lat, lat.iloc[sources]], ignore_index=True)
 
     # Rows in submission order, as exports list them.
@@ -367,8 +411,9 @@ def _fake_pii(n: int, rng: np.random.Generator) -> pd.DataFrame:
     """Names, mobile numbers and IPs such as real exports carry (all fictitious)."""
     names = [rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN, size=rng.integers(1, 3))) for _ in range(n)]
     phones = [f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}" for _ in range(n)]
-    ips = [f"{rng.integers(1, 224)}.{rng.integers(0, 256)}.{rng.integers(0, 256)}.{rng.integers(1, 255)}"
-           for _ in range(n)]
+    ips = [
+        f"{rng.integers(1, 224)}.{rng.integers(0, 256)}.{rng.integers(0, 256)}.{rng.integers(1, 255)}" for _ in range(n)
+    ]
     return pd.DataFrame({"name": names, "phone": phones, "ip": ips})
 
 
@@ -377,15 +422,19 @@ def _fake_pii(n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 def _wjx_columns(inst: Instrument) -> list[tuple[str, str, str]]:
     """(header, kind, id) in 问卷星 order: personal data, then the questionnaire, numbered per question;
-    a Likert grid's rows share its number and are written ``N、(row text)``."""
+    a Likert grid's rows share its number and are written ``N、(row text)``.
+    """
     from .template import question_groups
 
     cols: list[tuple[str, str, str]] = [("1、您的姓名：", "pii", "name"), ("2、您的手机号码：", "pii", "phone")]
     for number, (kind, ids) in enumerate(question_groups(inst), start=3):
         for ident in ids:
             text = question_text(inst, ident)
-            header = f"{number}、({text})" if kind == "likert" and len(ids) > 1 else \
-                f"{number}、{text}" + ("：" if kind == "demo" else "")
+            header = (
+                f"{number}、({text})"
+                if kind == "likert" and len(ids) > 1
+                else f"{number}、{text}" + ("：" if kind == "demo" else "")
+            )
             cols.append((header, kind, ident))
     return cols
 
@@ -417,15 +466,19 @@ def survey_table(survey: SynthSurvey, inst: Instrument, fmt: Format) -> pd.DataF
         out["编号"] = np.arange(1, n + 1)
         out["用户类型"] = ["微信用户"] * n
         out["昵称"] = survey.pii["name"]
-        out["起答时间"] = [(t - timedelta(seconds=int(d))).strftime("%Y-%m-%d %H:%M:%S")
-                       for t, d in zip(survey.submitted, survey.duration_s)]
+        out["起答时间"] = [
+            (t - timedelta(seconds=int(d))).strftime("%Y-%m-%d %H:%M:%S")
+            for t, d in zip(survey.submitted, survey.duration_s)
+        ]
         out["结束时间"] = [t.strftime("%Y-%m-%d %H:%M:%S") for t in survey.submitted]
         out["答题时长"] = [f"{d // 60}分{d % 60}秒" for d in survey.duration_s]
-        columns = [(_tencent_header(h, kind, inst, ident), kind, ident) for h, kind, ident in _wjx_columns(inst)
-                   if ident != "name"]
+        columns = [
+            (_tencent_header(h, kind, inst, ident), kind, ident)
+            for h, kind, ident in _wjx_columns(inst)
+            if ident != "name"
+        ]
     else:
-        columns = [(question_text(inst, ident), kind, ident) for _, kind, ident in _wjx_columns(inst)
-                   if kind != "pii"]
+        columns = [(question_text(inst, ident), kind, ident) for _, kind, ident in _wjx_columns(inst) if kind != "pii"]
     demo_opts = {d.id: d.options for d in inst.demographics}
     for header, kind, ident in columns:
         if kind == "pii":

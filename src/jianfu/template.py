@@ -17,8 +17,15 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .instrument import Instrument
 
-__all__ = ["RESPONSE_SHEET", "CODEBOOK_SHEET", "question_groups", "question_text", "template_columns",
-           "write_template", "fill_template"]
+__all__ = [
+    "RESPONSE_SHEET",
+    "CODEBOOK_SHEET",
+    "question_groups",
+    "question_text",
+    "template_columns",
+    "write_template",
+    "fill_template",
+]
 
 RESPONSE_SHEET = "问卷数据"
 INSTRUCTIONS_SHEET = "说明"
@@ -29,7 +36,8 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
 def question_groups(inst: Instrument) -> list[tuple[str, list[str]]]:
     """The questionnaire in order, as (kind, ids) per question: one demographic or open question
-    each, one Likert grid per scale (its attention check placed in the grid it names in ``after``)."""
+    each, one Likert grid per scale (its attention check placed in the grid it names in ``after``).
+    """
     groups: list[tuple[str, list[str]]] = [("demo", [d.id]) for d in inst.demographics]
     checks_after = {c.after: c.id for c in inst.attention_checks}
     scale_ids = {s.id for s in inst.first_order_scales}
@@ -77,9 +85,14 @@ def _build(inst: Instrument) -> tuple[Workbook, int]:
         letter = get_column_letter(j)
         ws.column_dimensions[letter].width = 14 if allowed else 24
         if allowed:
-            dv = DataValidation(type="list", formula1='"' + ",".join(allowed) + '"', allow_blank=True,
-                                showErrorMessage=True, errorTitle="无效选项 Invalid option",
-                                error="请从下拉列表中选择。Please pick a value from the list.")
+            dv = DataValidation(
+                type="list",
+                formula1='"' + ",".join(allowed) + '"',
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle="无效选项 Invalid option",
+                error="请从下拉列表中选择。Please pick a value from the list.",
+            )
             dv.add(f"{letter}2:{letter}{_MAX_ROWS + 1}")
             ws.add_data_validation(dv)
     ws.row_dimensions[1].height = 90
@@ -118,12 +131,28 @@ def _build(inst: Instrument) -> tuple[Workbook, int]:
     for item in inst.items:
         s = scale_of[item.id]
         rs = inst.response_scales[s.response_scale]
-        cb.append([item.id, item.text.zh, item.text.en, f"{s.name.zh} {s.id}", "是 yes" if item.reverse else "",
-                   "；".join(f"{k}={v}" for k, v in rs.labels.items())])
+        cb.append(
+            [
+                item.id,
+                item.text.zh,
+                item.text.en,
+                f"{s.name.zh} {s.id}",
+                "是 yes" if item.reverse else "",
+                "；".join(f"{k}={v}" for k, v in rs.labels.items()),
+            ]
+        )
     for c in inst.attention_checks:
         rs = inst.response_scales[c.response_scale]
-        cb.append([c.id, c.text.zh, c.text.en, "注意力检测 attention check", "",
-                   "；".join(f"{k}={v}" for k, v in rs.labels.items())])
+        cb.append(
+            [
+                c.id,
+                c.text.zh,
+                c.text.en,
+                "注意力检测 attention check",
+                "",
+                "；".join(f"{k}={v}" for k, v in rs.labels.items()),
+            ]
+        )
     for o in inst.open_questions:
         cb.append([o.id, o.text.zh, o.text.en, "开放题 open question", "", "自由填写 free text"])
     for letter, width in zip("ABCDEF", (10, 60, 60, 28, 14, 60)):

@@ -32,7 +32,17 @@ from .plan import Plan
 from .progress import stage
 from .store import FileRecord, Receipt, Store, archive_file
 
-__all__ = ["Step", "Executor", "Direct", "analyse", "run_files", "process_inbox", "rebuild_wave", "reanalyse_wave", "STEPS"]
+__all__ = [
+    "Step",
+    "Executor",
+    "Direct",
+    "analyse",
+    "run_files",
+    "process_inbox",
+    "rebuild_wave",
+    "reanalyse_wave",
+    "STEPS",
+]
 
 
 @dataclass(frozen=True)
@@ -86,15 +96,22 @@ def _archive_copy(d: Delivery, settings: stages.Settings) -> str:
     return str(archive_file(d.path, d.sha256, settings.archive_dir))
 
 
-def _commit(frame: pd.DataFrame, files: list[FileRecord], receipts: list[Receipt], inst: Instrument, wave: str,
-            settings: stages.Settings) -> int:
+def _commit(
+    frame: pd.DataFrame,
+    files: list[FileRecord],
+    receipts: list[Receipt],
+    inst: Instrument,
+    wave: str,
+    settings: stages.Settings,
+) -> int:
     rows = frame.drop(columns=[c for c in frame if c.startswith("_flag_")]) if not frame.empty else None
     with Store(settings.store_path) as store:
         return store.commit_batch(inst, wave, files=files, receipts=receipts, rows=rows)
 
 
-def _file_away(d: Delivery, status: str, problems: list[str], archive_path: str | None,
-               settings: stages.Settings) -> str:
+def _file_away(
+    d: Delivery, status: str, problems: list[str], archive_path: str | None, settings: stages.Settings
+) -> str:
     return str(file_away(d, status, problems, archive_path, settings.processed_dir, settings.rejected_dir))
 
 
@@ -134,9 +151,30 @@ REPORT = Step("report", _report, io=True)
 MARK_REPORTED = Step("mark-reported", _mark_reported, io=True)
 PENDING_WAVES = Step("pending-waves", _pending_waves, io=True)
 #: Every step, by name (the Prefect executor makes one task of each).
-STEPS = {s.name: s for s in (LOAD, INGEST, KNOWN, STORED, ARCHIVE_COPY, CLEAN, COMMIT, FILE_AWAY, SCORE, MODEL,
-                             VALIDITY, OVERVIEW, COMPARE_WAVES, SUMMARISE, LOAD_WAVE, HYPOTHESES, REPORT, MARK_REPORTED,
-                             PENDING_WAVES)}
+STEPS = {
+    s.name: s
+    for s in (
+        LOAD,
+        INGEST,
+        KNOWN,
+        STORED,
+        ARCHIVE_COPY,
+        CLEAN,
+        COMMIT,
+        FILE_AWAY,
+        SCORE,
+        MODEL,
+        VALIDITY,
+        OVERVIEW,
+        COMPARE_WAVES,
+        SUMMARISE,
+        LOAD_WAVE,
+        HYPOTHESES,
+        REPORT,
+        MARK_REPORTED,
+        PENDING_WAVES,
+    )
+}
 
 
 def _split_copies(results: list[IngestResult]) -> tuple[list[IngestResult], dict[str, str]]:
@@ -153,8 +191,17 @@ def _split_copies(results: list[IngestResult]) -> tuple[list[IngestResult], dict
     return distinct, copies
 
 
-def analyse(frame: pd.DataFrame, results: list, inst: Instrument, plan: Plan, wave: str, settings: stages.Settings,
-            *, extras: dict | None = None, execute: Executor | None = None) -> dict:
+def analyse(
+    frame: pd.DataFrame,
+    results: list,
+    inst: Instrument,
+    plan: Plan,
+    wave: str,
+    settings: stages.Settings,
+    *,
+    extras: dict | None = None,
+    execute: Executor | None = None,
+) -> dict:
     """Every analysis step after cleaning: score → model → psychometrics → overview → waves → summary.
 
     ``results`` are this run's ingest results or, for a wave rebuilt from the store, its stored
@@ -172,13 +219,22 @@ def analyse(frame: pd.DataFrame, results: list, inst: Instrument, plan: Plan, wa
         "hypotheses": execute.run(HYPOTHESES, models, plan),
         "layout": plan.report.model_dump(),
     }
-    return execute.run(SUMMARISE, results, frame, inst, wave, scale_stats, models, psychometrics,
-                       more | (extras or {}))
+    return execute.run(SUMMARISE, results, frame, inst, wave, scale_stats, models, psychometrics, more | (extras or {}))
 
 
-def run_files(files: list[str | Path], inst: Instrument, plan: Plan, wave: str, settings: stages.Settings, *,
-              out: str | Path | None = None, sheet: str | None = None, lang: str = "zh",
-              strict: bool | None = None, execute: Executor | None = None) -> dict:
+def run_files(
+    files: list[str | Path],
+    inst: Instrument,
+    plan: Plan,
+    wave: str,
+    settings: stages.Settings,
+    *,
+    out: str | Path | None = None,
+    sheet: str | None = None,
+    lang: str = "zh",
+    strict: bool | None = None,
+    execute: Executor | None = None,
+) -> dict:
     """Files → archived, parsed, cleaned, stored, scored, modelled → report; returns the run summary.
 
     The same content given twice (the same export under two names) is analysed and stored once;
@@ -198,8 +254,11 @@ def run_files(files: list[str | Path], inst: Instrument, plan: Plan, wave: str, 
     faults.point("cleaned")
     with stage("store"):
         records = [FileRecord.from_summary(r.summary(), r.archive_path) for r in distinct if r.sha256]
-        receipts = [Receipt(r.sha256, None, r.name, "resent" if r.path in copies else "new", f"run/{r.name}/{r.sha256}")
-                    for r in results if r.sha256]
+        receipts = [
+            Receipt(r.sha256, None, r.name, "resent" if r.path in copies else "new", f"run/{r.name}/{r.sha256}")
+            for r in results
+            if r.sha256
+        ]
         execute.run(COMMIT, frame, records, receipts, inst, wave, settings)
     faults.point("stored")
     with stage("model"):
@@ -211,8 +270,16 @@ def run_files(files: list[str | Path], inst: Instrument, plan: Plan, wave: str, 
     return summary
 
 
-def rebuild_wave(inst: Instrument, plan: Plan, wave: str, settings: stages.Settings, *,
-                 out: str | Path | None = None, lang: str = "zh", execute: Executor | None = None) -> dict:
+def rebuild_wave(
+    inst: Instrument,
+    plan: Plan,
+    wave: str,
+    settings: stages.Settings,
+    *,
+    out: str | Path | None = None,
+    lang: str = "zh",
+    execute: Executor | None = None,
+) -> dict:
     """A wave's report rebuilt from the store over every file received for it so far."""
     execute = execute or Direct()
     with stage("load"):
@@ -225,8 +292,17 @@ def rebuild_wave(inst: Instrument, plan: Plan, wave: str, settings: stages.Setti
     return summary
 
 
-def process_inbox(inst: Instrument, plan: Plan, wave: str, settings: stages.Settings, *, settle_seconds: float = 5.0,
-                  out: str | Path | None = None, lang: str = "zh", execute: Executor | None = None) -> dict:
+def process_inbox(
+    inst: Instrument,
+    plan: Plan,
+    wave: str,
+    settings: stages.Settings,
+    *,
+    settle_seconds: float = 5.0,
+    out: str | Path | None = None,
+    lang: str = "zh",
+    execute: Executor | None = None,
+) -> dict:
     """Take in what the offices dropped in the inbox and refresh the affected waves' reports.
 
     Returns ``{"new_files", "duplicates", "wave", "report", "summary", "skipped", "held", "settling",
@@ -258,8 +334,7 @@ def process_inbox(inst: Instrument, plan: Plan, wave: str, settings: stages.Sett
         faults.point("cleaned")
         if claimed:
             with stage("store"):
-                execute.run(COMMIT, frame, records_for(results, new), receipts_for(new, copies), inst, wave,
-                            settings)
+                execute.run(COMMIT, frame, records_for(results, new), receipts_for(new, copies), inst, wave, settings)
         faults.point("stored")
         stored = execute.run(STORED, settings, [d.sha256 for d in copies])
         for r, d in zip(results, new):
@@ -278,9 +353,17 @@ def process_inbox(inst: Instrument, plan: Plan, wave: str, settings: stages.Sett
         if w == wave:
             summary = s
     faults.point("reported")
-    return {"new_files": len(new), "duplicates": len(copies), "wave": wave, "report": reports.get(wave),
-            "summary": summary, "reports": reports, "skipped": [s.to_dict() for s in scan.skipped],
-            "held": len(scan.waiting) - len(claimed), "settling": scan.settling}
+    return {
+        "new_files": len(new),
+        "duplicates": len(copies),
+        "wave": wave,
+        "report": reports.get(wave),
+        "summary": summary,
+        "reports": reports,
+        "skipped": [s.to_dict() for s in scan.skipped],
+        "held": len(scan.waiting) - len(claimed),
+        "settling": scan.settling,
+    }
 
 
 def _latest_wave(inst: Instrument, settings: stages.Settings) -> str | None:
@@ -295,8 +378,16 @@ LATEST_WAVE = Step("latest-wave", _latest_wave, io=True)
 STEPS[LATEST_WAVE.name] = LATEST_WAVE
 
 
-def reanalyse_wave(inst: Instrument, plan: Plan, settings: stages.Settings, wave: str | None = None, *,
-                   out: str | Path | None = None, lang: str = "zh", execute: Executor | None = None) -> dict | None:
+def reanalyse_wave(
+    inst: Instrument,
+    plan: Plan,
+    settings: stages.Settings,
+    wave: str | None = None,
+    *,
+    out: str | Path | None = None,
+    lang: str = "zh",
+    execute: Executor | None = None,
+) -> dict | None:
     """Rebuild the report of ``wave`` (default: the latest wave in the store); None when there is none."""
     execute = execute or Direct()
     wave = wave or execute.run(LATEST_WAVE, inst, settings)

@@ -12,13 +12,26 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from jianfu import paths
-from jianfu.cli import (InstrumentOpt, JsonOpt, Lang, SheetOpt, StrictOpt, _clean_json, _dump, _err, _load,
-                        _load_with_plan, _print_human, _progress, app)
+from jianfu.cli import (
+    InstrumentOpt,
+    JsonOpt,
+    Lang,
+    SheetOpt,
+    StrictOpt,
+    _clean_json,
+    _dump,
+    _err,
+    _load,
+    _load_with_plan,
+    _print_human,
+    _progress,
+    app,
+)
 from jianfu.instrument import InstrumentError
 from jianfu.plan import PlanError
 
@@ -40,22 +53,41 @@ def _call_flow(module: str, name: str, **params):
         return flow(**params)
 
 
-def _run_flow(files: list[Path], instrument: Path, wave: Optional[str], out: Optional[Path],
-              data_dir: Optional[Path] = None, sheet: Optional[str] = None, lang: str = "zh",
-              strict: bool = False) -> dict:
-    return _call_flow("jianfu_flows.survey_pipeline", "survey_pipeline", files=[str(f) for f in files],
-                      instrument=str(instrument), wave=wave, out=str(out) if out else None,
-                      data_dir=str(data_dir) if data_dir else None, sheet=sheet, lang=lang, strict=strict)
+def _run_flow(
+    files: list[Path],
+    instrument: Path,
+    wave: str | None,
+    out: Path | None,
+    data_dir: Path | None = None,
+    sheet: str | None = None,
+    lang: str = "zh",
+    strict: bool = False,
+) -> dict:
+    return _call_flow(
+        "jianfu_flows.survey_pipeline",
+        "survey_pipeline",
+        files=[str(f) for f in files],
+        instrument=str(instrument),
+        wave=wave,
+        out=str(out) if out else None,
+        data_dir=str(data_dir) if data_dir else None,
+        sheet=sheet,
+        lang=lang,
+        strict=strict,
+    )
 
 
 @app.command()
-def run(files: Annotated[list[Path], typer.Argument(help="uploaded survey files (.xlsx/.xls/.csv)")],
-        instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
-        wave: Annotated[Optional[str], typer.Option(help="survey wave label (default: YYYY-MM)")] = None,
-        out: Annotated[Optional[Path], typer.Option(help="report folder (default: reports/)")] = None,
-        sheet: SheetOpt = None,
-        lang: Annotated[Lang, typer.Option(help="report language: zh (default) or en")] = Lang.zh,
-        strict: StrictOpt = False, json_: JsonOpt = False) -> None:
+def run(
+    files: Annotated[list[Path], typer.Argument(help="uploaded survey files (.xlsx/.xls/.csv)")],
+    instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+    wave: Annotated[str | None, typer.Option(help="survey wave label (default: YYYY-MM)")] = None,
+    out: Annotated[Path | None, typer.Option(help="report folder (default: reports/)")] = None,
+    sheet: SheetOpt = None,
+    lang: Annotated[Lang, typer.Option(help="report language: zh (default) or en")] = Lang.zh,
+    strict: StrictOpt = False,
+    json_: JsonOpt = False,
+) -> None:
     """Ingest, clean, store, score, model and report (through the Prefect flow)."""
     _load_with_plan(instrument)
     try:
@@ -72,19 +104,32 @@ def run(files: Annotated[list[Path], typer.Argument(help="uploaded survey files 
 
 
 @app.command()
-def inbox(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
-          wave: Annotated[Optional[str], typer.Option(help="wave label (default: from flows/schedules.yaml's rule)")] = None,
-          out: Annotated[Optional[Path], typer.Option(help="report folder (default: reports/)")] = None,
-          settle: Annotated[float, typer.Option(help="skip files modified less than this many seconds ago")] = 5.0,
-          lang: Annotated[Lang, typer.Option(help="report language")] = Lang.zh, json_: JsonOpt = False) -> None:
+def inbox(
+    instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+    wave: Annotated[str | None, typer.Option(help="wave label (default: from flows/schedules.yaml's rule)")] = None,
+    out: Annotated[Path | None, typer.Option(help="report folder (default: reports/)")] = None,
+    settle: Annotated[float, typer.Option(help="skip files modified less than this many seconds ago")] = 5.0,
+    lang: Annotated[Lang, typer.Option(help="report language")] = Lang.zh,
+    json_: JsonOpt = False,
+) -> None:
     """Process new uploads in data/inbox/<office>/ once and refresh the wave's report."""
     _load_with_plan(instrument)
     from .serve import load_schedules
 
     rules = load_schedules()
-    result = _clean_json(_call_flow("jianfu_flows.inbox", "inbox", instrument=str(instrument), wave=wave,
-                                    wave_rule=rules.wave.rule, timezone=rules.timezone,
-                                    out=str(out) if out else None, settle_seconds=settle, lang=lang.value))
+    result = _clean_json(
+        _call_flow(
+            "jianfu_flows.inbox",
+            "inbox",
+            instrument=str(instrument),
+            wave=wave,
+            wave_rule=rules.wave.rule,
+            timezone=rules.timezone,
+            out=str(out) if out else None,
+            settle_seconds=settle,
+            lang=lang.value,
+        )
+    )
     if json_:
         print(_dump(result))
     else:
@@ -92,21 +137,32 @@ def inbox(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
             _print_human(result["summary"])
         for s in result["skipped"]:
             _err(f"  未处理 skipped: {s['message']}")
-        _err(f"新文件 new files: {result['new_files']}；重复发送 re-sent: {result['duplicates']}；"
-             f"其他进程处理中 held by another run: {result['held']}")
+        _err(
+            f"新文件 new files: {result['new_files']}；重复发送 re-sent: {result['duplicates']}；"
+            f"其他进程处理中 held by another run: {result['held']}"
+        )
         if result["report"]:
             print(result["report"])
 
 
 @app.command()
-def reanalyse(instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
-              wave: Annotated[Optional[str], typer.Option(help="wave to rebuild (default: the latest)")] = None,
-              out: Annotated[Optional[Path], typer.Option(help="report folder (default: reports/)")] = None,
-              lang: Annotated[Lang, typer.Option(help="report language")] = Lang.zh, json_: JsonOpt = False) -> None:
+def reanalyse(
+    instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
+    wave: Annotated[str | None, typer.Option(help="wave to rebuild (default: the latest)")] = None,
+    out: Annotated[Path | None, typer.Option(help="report folder (default: reports/)")] = None,
+    lang: Annotated[Lang, typer.Option(help="report language")] = Lang.zh,
+    json_: JsonOpt = False,
+) -> None:
     """Rebuild a wave's report from the store (after editing the analysis plan, say)."""
     _load_with_plan(instrument)
-    summary = _call_flow("jianfu_flows.reanalysis", "reanalysis", instrument=str(instrument), wave=wave,
-                         out=str(out) if out else None, lang=lang.value)
+    summary = _call_flow(
+        "jianfu_flows.reanalysis",
+        "reanalysis",
+        instrument=str(instrument),
+        wave=wave,
+        out=str(out) if out else None,
+        lang=lang.value,
+    )
     if summary is None:
         _err("数据库中没有该问卷的数据 / the store holds no rows of this instrument")
         raise typer.Exit(1)
@@ -134,32 +190,39 @@ def serve(schedules: Annotated[Path, typer.Option(help="schedule file")] = Path(
         _err(f"日程文件有误 / bad schedule file {path}: {exc}")
         raise typer.Exit(2) from None
     if not os.environ.get("PREFECT_API_URL"):
-        _err("提示 note: PREFECT_API_URL 未设置，将使用临时服务器，定时任务不会持久 / PREFECT_API_URL is not set: "
-             "schedules need a running server (`prefect server start`, then export PREFECT_API_URL)")
+        _err(
+            "提示 note: PREFECT_API_URL 未设置，将使用临时服务器，定时任务不会持久 / PREFECT_API_URL is not set: "
+            "schedules need a running server (`prefect server start`, then export PREFECT_API_URL)"
+        )
     import prefect
 
-    _err(f"serving inbox every {rules.inbox.interval_minutes:g} min and reanalysis at '{rules.reanalysis.cron}' "
-         f"({rules.timezone})")
+    _err(
+        f"serving inbox every {rules.inbox.interval_minutes:g} min and reanalysis at '{rules.reanalysis.cron}' "
+        f"({rules.timezone})"
+    )
     prefect.serve(*deployments(rules))
 
 
 @app.command()
-def deploy(pool: Annotated[str, typer.Option(help="Prefect work pool (create it with `prefect work-pool create`)")],
-           schedules: Annotated[Path, typer.Option(help="schedule file")] = Path("flows/schedules.yaml"),
-           data_dir: Annotated[Optional[Path], typer.Option(help="data folder the workers share")] = None,
-           out: Annotated[Optional[Path], typer.Option(help="report folder the workers share")] = None) -> None:
+def deploy(
+    pool: Annotated[str, typer.Option(help="Prefect work pool (create it with `prefect work-pool create`)")],
+    schedules: Annotated[Path, typer.Option(help="schedule file")] = Path("flows/schedules.yaml"),
+    data_dir: Annotated[Path | None, typer.Option(help="data folder the workers share")] = None,
+    out: Annotated[Path | None, typer.Option(help="report folder the workers share")] = None,
+) -> None:
     """Register the scheduled deployments with a work pool, for `prefect worker start` on other machines."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from .serve import deploy_to_pool, load_schedules
 
     if not os.environ.get("PREFECT_API_URL"):
-        _err("需要先设置 PREFECT_API_URL / set PREFECT_API_URL to your Prefect server first "
-             "(e.g. export PREFECT_API_URL=http://127.0.0.1:4200/api)")
+        _err(
+            "需要先设置 PREFECT_API_URL / set PREFECT_API_URL to your Prefect server first "
+            "(e.g. export PREFECT_API_URL=http://127.0.0.1:4200/api)"
+        )
         raise typer.Exit(2)
     path = schedules if schedules.is_absolute() or schedules.exists() else paths.PROJ_ROOT / schedules
     with contextlib.redirect_stdout(sys.stderr):
-        ids = deploy_to_pool(load_schedules(path), pool, str(data_dir) if data_dir else None,
-                             str(out) if out else None)
+        ids = deploy_to_pool(load_schedules(path), pool, str(data_dir) if data_dir else None, str(out) if out else None)
     for i in ids:
         print(i)
 

@@ -1,5 +1,6 @@
 """reanalysis: rebuild a wave's report from the store (default: the latest wave), e.g. after the
-analysis plan was edited. The steps are the engine's (:func:`jianfu.workflow.reanalyse_wave`)."""
+analysis plan was edited. The steps are the engine's (:func:`jianfu.workflow.reanalyse_wave`).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ from .steps import PrefectSteps, publish
 
 
 @flow(name="reanalysis", log_prints=True, persist_result=False)
-def reanalysis(instrument: str = str(paths.DEFAULT_INSTRUMENT), wave: str | None = None,
-               data_dir: str | None = None, out: str | None = None, lang: str = "zh") -> dict | None:
+def reanalysis(
+    instrument: str = str(paths.DEFAULT_INSTRUMENT),
+    wave: str | None = None,
+    data_dir: str | None = None,
+    out: str | None = None,
+    lang: str = "zh",
+) -> dict | None:
     """Rebuild the report of ``wave`` (default: the latest wave in the store); None if the store is empty."""
     settings = engine.Settings() if data_dir is None else engine.Settings.under(data_dir)
     steps = PrefectSteps()

@@ -12,8 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from jianfu import paths
 
 #: The editable schedules of a checkout (``flows/schedules.yaml``), else the copy shipped in the package.
-SCHEDULES = paths.PROJ_ROOT / "flows" / "schedules.yaml" if (paths.PROJ_ROOT / "flows" / "schedules.yaml").is_file() \
+SCHEDULES = (
+    paths.PROJ_ROOT / "flows" / "schedules.yaml"
+    if (paths.PROJ_ROOT / "flows" / "schedules.yaml").is_file()
     else Path(__file__).with_name("schedules.yaml")
+)
 
 
 class _Section(BaseModel):
@@ -65,15 +68,29 @@ def _specs(schedules: Schedules, data_dir: str | None, out: str | None) -> list[
     instrument = str((paths.PROJ_ROOT / schedules.instrument).resolve())
     common = {"instrument": instrument, "data_dir": data_dir, "out": out}
     return [
-        ("flows/inbox.py:inbox", "inbox-poll", dict(
-            schedule=Interval(timedelta(minutes=schedules.inbox.interval_minutes), timezone=schedules.timezone),
-            parameters=common | {"wave_rule": schedules.wave.rule, "timezone": schedules.timezone,
-                                 "settle_seconds": schedules.inbox.settle_seconds},
-            description="Pick up new uploads from data/inbox/<office>/ and refresh the wave report.")),
-        ("flows/reanalysis.py:reanalysis", "weekly-reanalysis", dict(
-            schedule=Cron(schedules.reanalysis.cron, timezone=schedules.timezone),
-            parameters=common,
-            description="Rebuild the latest wave's report from the store.")),
+        (
+            "flows/inbox.py:inbox",
+            "inbox-poll",
+            dict(
+                schedule=Interval(timedelta(minutes=schedules.inbox.interval_minutes), timezone=schedules.timezone),
+                parameters=common
+                | {
+                    "wave_rule": schedules.wave.rule,
+                    "timezone": schedules.timezone,
+                    "settle_seconds": schedules.inbox.settle_seconds,
+                },
+                description="Pick up new uploads from data/inbox/<office>/ and refresh the wave report.",
+            ),
+        ),
+        (
+            "flows/reanalysis.py:reanalysis",
+            "weekly-reanalysis",
+            dict(
+                schedule=Cron(schedules.reanalysis.cron, timezone=schedules.timezone),
+                parameters=common,
+                description="Rebuild the latest wave's report from the store.",
+            ),
+        ),
     ]
 
 

@@ -28,8 +28,14 @@ MAX_WORKERS = int(os.environ.get("JIANFU_WORKERS", min(4, (os.cpu_count() or 2) 
 
 def as_task(step: Step) -> Task:
     """The Prefect task of an engine step (no caching, no persisted results; retries for I/O)."""
-    return task(step.fn, name=step.name, retries=2 if step.io else 0, retry_delay_seconds=1,
-                cache_policy=NO_CACHE, persist_result=False)
+    return task(
+        step.fn,
+        name=step.name,
+        retries=2 if step.io else 0,
+        retry_delay_seconds=1,
+        cache_policy=NO_CACHE,
+        persist_result=False,
+    )
 
 
 class PrefectSteps:
@@ -57,26 +63,49 @@ def log_files(summary: dict) -> None:
     """One log line per file: its outcome, never its content."""
     for f in summary["files"]:
         copy = f" (copy of {f['copy_of']})" if f.get("copy_of") else ""
-        print(f"{Path(f['path']).name}{copy}: {f['format']}, {f['status']}, {f['rows']} rows, "
-              f"{len(f['errors'])} error(s), {len(f['warnings'])} warning(s)")
+        print(
+            f"{Path(f['path']).name}{copy}: {f['format']}, {f['status']}, {f['rows']} rows, "
+            f"{len(f['errors'])} error(s), {len(f['warnings'])} warning(s)"
+        )
 
 
 @task(name="publish", cache_policy=NO_CACHE, persist_result=False)
 def publish(summary: dict, inst: Instrument) -> None:
     """Artifacts of the run: a markdown summary, the quality flags per file, a link to the report."""
     rows = summary["rows"]
-    lines = [f"# {inst.title.zh} · {summary['wave']}", "",
-             f"- 读取 read: **{rows['read']}**, 有效 accepted: **{rows['accepted']}**, 隔离 quarantined: "
-             f"**{rows['quarantined']}**",
-             f"- 文件 files: {len(summary['files'])} ({sum(f['status'] == 'rejected' for f in summary['files'])} rejected)",
-             f"- 报告 report: `{summary.get('report')}`", "", "## 主要发现 Key findings", ""]
-    lines += [f"{k}. {line}" for k, line in enumerate(findings(summary, inst), start=1)] if summary.get("models") else []
+    lines = [
+        f"# {inst.title.zh} · {summary['wave']}",
+        "",
+        f"- 读取 read: **{rows['read']}**, 有效 accepted: **{rows['accepted']}**, 隔离 quarantined: "
+        f"**{rows['quarantined']}**",
+        f"- 文件 files: {len(summary['files'])} ({sum(f['status'] == 'rejected' for f in summary['files'])} rejected)",
+        f"- 报告 report: `{summary.get('report')}`",
+        "",
+        "## 主要发现 Key findings",
+        "",
+    ]
+    lines += (
+        [f"{k}. {line}" for k, line in enumerate(findings(summary, inst), start=1)] if summary.get("models") else []
+    )
     create_markdown_artifact("\n".join(lines), key="jianfu-summary", description="jianfu run summary")
-    table = [{"file": f["path"].rsplit("/", 1)[-1], "office": f.get("office") or "", "status": f["status"],
-              "rows": f["rows"], "accepted": f.get("accepted", 0), "quarantined": f.get("quarantined", 0),
-              **{k: f.get("flags", {}).get(k, 0) for k in FLAG_NAMES}, "errors": len(f["errors"])}
-             for f in summary["files"]]
+    table = [
+        {
+            "file": f["path"].rsplit("/", 1)[-1],
+            "office": f.get("office") or "",
+            "status": f["status"],
+            "rows": f["rows"],
+            "accepted": f.get("accepted", 0),
+            "quarantined": f.get("quarantined", 0),
+            **{k: f.get("flags", {}).get(k, 0) for k in FLAG_NAMES},
+            "errors": len(f["errors"]),
+        }
+        for f in summary["files"]
+    ]
     create_table_artifact(table, key="jianfu-quality", description="quality flags per file")
     if summary.get("report"):
-        create_link_artifact(Path(summary["report"]).resolve().as_uri(), link_text=Path(summary["report"]).name,
-                             key="jianfu-report", description="the Excel report")
+        create_link_artifact(
+            Path(summary["report"]).resolve().as_uri(),
+            link_text=Path(summary["report"]).name,
+            key="jianfu-report",
+            description="the Excel report",
+        )

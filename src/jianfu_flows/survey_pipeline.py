@@ -16,17 +16,38 @@ from jianfu import pipeline as engine
 from .steps import MAX_WORKERS, PrefectSteps, log_files, publish
 
 
-@flow(name="survey_pipeline", log_prints=True, persist_result=False,
-      task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS))
-def survey_pipeline(files: list[str], instrument: str = str(paths.DEFAULT_INSTRUMENT), wave: str | None = None,
-                    out: str | None = None, data_dir: str | None = None, sheet: str | None = None,
-                    lang: str = "zh", strict: bool = False) -> dict:
+@flow(
+    name="survey_pipeline",
+    log_prints=True,
+    persist_result=False,
+    task_runner=ThreadPoolTaskRunner(max_workers=MAX_WORKERS),
+)
+def survey_pipeline(
+    files: list[str],
+    instrument: str = str(paths.DEFAULT_INSTRUMENT),
+    wave: str | None = None,
+    out: str | None = None,
+    data_dir: str | None = None,
+    sheet: str | None = None,
+    lang: str = "zh",
+    strict: bool = False,
+) -> dict:
     """Run one wave's files end to end and return the run summary (with the report path)."""
     settings = engine.Settings() if data_dir is None else engine.Settings.under(data_dir)
     steps = PrefectSteps()
     inst, plan = steps.run(workflow.LOAD, instrument)
-    summary = workflow.run_files(files, inst, plan, wave or engine.default_wave(), settings, out=out, sheet=sheet,
-                                 lang=lang, strict=strict or None, execute=steps)
+    summary = workflow.run_files(
+        files,
+        inst,
+        plan,
+        wave or engine.default_wave(),
+        settings,
+        out=out,
+        sheet=sheet,
+        lang=lang,
+        strict=strict or None,
+        execute=steps,
+    )
     log_files(summary)
     publish(summary, inst)
     print(f"report written: {summary['report']}")

@@ -46,8 +46,9 @@ def test_cr2_matches_clubsandwich(petersen):
         assert res.se[j] == pytest.approx(r["se"], rel=1e-8)
         assert res.df[j] == pytest.approx(r["df"], rel=1e-8)
         assert res.p[j] == pytest.approx(r["p"], rel=1e-6)
-        assert (res.ci_low[j], res.ci_high[j]) == pytest.approx((ref["CI"][name]["low"], ref["CI"][name]["high"]),
-                                                                rel=1e-7)
+        assert (res.ci_low[j], res.ci_high[j]) == pytest.approx(
+            (ref["CI"][name]["low"], ref["CI"][name]["high"]), rel=1e-7
+        )
     assert res.n_clusters == 15 and np.allclose(res.vcov, vcov_cr2(X, y - X @ res.b, g))
 
 

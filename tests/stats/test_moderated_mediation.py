@@ -42,9 +42,11 @@ def test_matches_lavaan(data, stage, model):
     ref = _lavaan()[model]
     res = moderated_mediation(data, "x", "m", "w", "y", covariates=data[["cv"]], stage=stage, n_boot=2000, seed=3)
     assert res["model"] == int(model)
-    mine = {"index": res["index_of_moderated_mediation"]["estimate"],
-            **{k: c["effect"] for k, c in zip(["lo", "mid", "hi"], res["conditional_indirect"])},
-            "cp": res["paths"]["direct"]["b"]}
+    mine = {
+        "index": res["index_of_moderated_mediation"]["estimate"],
+        **{k: c["effect"] for k, c in zip(["lo", "mid", "hi"], res["conditional_indirect"])},
+        "cp": res["paths"]["direct"]["b"],
+    }
     if stage == "a":
         mine |= {"a1": res["paths"]["a"]["b"], "a3": res["paths"]["a×w"]["b"], "b": res["paths"]["b"]["b"]}
     else:
@@ -88,8 +90,10 @@ def test_cluster_bootstrap_widens_the_interval_when_units_differ():
     rows = moderated_mediation(d, "x", "m", "w", "y", n_boot=1000, seed=1)
     units = moderated_mediation(d, "x", "m", "w", "y", n_boot=1000, seed=1, clusters=pd.Series(unit, index=d.index))
     assert units["resampling"] == "units" and units["n_clusters"] == 12 and rows["resampling"] == "rows"
-    width = {k: r["conditional_indirect"][1]["ci_high"] - r["conditional_indirect"][1]["ci_low"]
-             for k, r in (("rows", rows), ("units", units))}
+    width = {
+        k: r["conditional_indirect"][1]["ci_high"] - r["conditional_indirect"][1]["ci_low"]
+        for k, r in (("rows", rows), ("units", units))
+    }
     assert width["units"] > 1.3 * width["rows"]
 
 

@@ -67,7 +67,8 @@ class CR2Result:
 
 def _inv_sqrt(a: np.ndarray) -> np.ndarray:
     """Symmetric (pseudo-)inverse square root: a cluster whose rows are fitted exactly (a
-    cluster dummy) has a singular I − Hⱼⱼ, and clubSandwich uses the generalised inverse."""
+    cluster dummy) has a singular I − Hⱼⱼ, and clubSandwich uses the generalised inverse.
+    """
     w, v = np.linalg.eigh(a)
     keep = w > 1e-10 * max(w.max(), 1.0)
     inv = np.zeros_like(w)
@@ -115,12 +116,13 @@ def vcov_cr1(X: np.ndarray, resid: np.ndarray, clusters: np.ndarray) -> np.ndarr
     return g / (g - 1) * (n - 1) / (n - p) * M @ scores.T @ scores @ M
 
 
-def _satterthwaite(X: np.ndarray, M: np.ndarray, adjusted: list[np.ndarray], groups: list[np.ndarray],
-                   C: np.ndarray) -> np.ndarray:
+def _satterthwaite(
+    X: np.ndarray, M: np.ndarray, adjusted: list[np.ndarray], groups: list[np.ndarray], C: np.ndarray
+) -> np.ndarray:
     """Satterthwaite df of each contrast (row of ``C``) under the independence working model."""
     out = np.empty(len(C))
     for k, c in enumerate(C):
-        u = [AXM @ c for AXM in adjusted]                      # uⱼ = Aⱼ Xⱼ M c
+        u = [AXM @ c for AXM in adjusted]  # uⱼ = Aⱼ Xⱼ M c
         S = np.column_stack([X[rows].T @ uj for rows, uj in zip(groups, u)])
         B = np.diag([uj @ uj for uj in u]) - S.T @ M @ S
         out[k] = np.trace(B) ** 2 / np.sum(B * B)

@@ -51,10 +51,17 @@ def require(condition: bool, zh: str, en: str) -> None:
 
 def require_full_rank(X: np.ndarray, what_zh: str, what_en: str) -> None:
     """Raise :class:`NotEstimable` when the columns of ``X`` are linearly dependent
-    (collinear predictors, a constant column next to the intercept, fewer rows than columns)."""
+    (collinear predictors, a constant column next to the intercept, fewer rows than columns).
+    """
     X = np.asarray(X, dtype=float)
     n, k = X.shape
-    require(n >= k, f"{what_zh}：有效样本 {n} 行，少于需估计的 {k} 个参数",
-            f"{what_en}: {n} complete rows for {k} parameters")
-    require(np.linalg.matrix_rank(X) == k, f"{what_zh}：变量之间完全共线（或某一变量没有变化），无法分离各自的效应",
-            f"{what_en}: the predictors are collinear (or one does not vary), so their effects cannot be separated")
+    require(
+        n >= k,
+        f"{what_zh}：有效样本 {n} 行，少于需估计的 {k} 个参数",
+        f"{what_en}: {n} complete rows for {k} parameters",
+    )
+    require(
+        np.linalg.matrix_rank(X) == k,
+        f"{what_zh}：变量之间完全共线（或某一变量没有变化），无法分离各自的效应",
+        f"{what_en}: the predictors are collinear (or one does not vary), so their effects cannot be separated",
+    )
