@@ -4,14 +4,18 @@
 # because a test skipped for a missing tool is not a passing test.
 set -euo pipefail
 
-# command the tests run -> Debian package that provides it
-declare -A NEED=(
-  [soffice]=libreoffice-calc-nogui      # the Excel report converted to PDF
+# Debian packages the tests use, and what for
+NEED=(
+  libreoffice-calc-nogui     # the Excel report and the CVI workbook converted to PDF
+  libreoffice-writer-nogui   # the Word tables (.docx) converted to PDF
+  ghostscript                # PDF -> PNG, to look at rendered documents
+  fonts-droid-fallback       # a CJK font, so Chinese renders in those PDFs
 )
 
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
 missing=()
-for cmd in "${!NEED[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
+for pkg in "${NEED[@]}"; do
+  installed "$pkg" || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -1,0 +1,1 @@
+"""Exports for researchers who take the results further: labelled datasets and Word tables."""
