@@ -26,6 +26,8 @@ REQUIRED_SCALES = [
     "exhaustion",
     "digital_literacy",
 ]
+#: v2.0 adds a policy evaluation and a social-desirability marker.
+V2_SCALES = [*REQUIRED_SCALES, "policy_evaluation", "impression_management"]
 REQUIRED_DEMOGRAPHICS = [
     "unit",
     "level",
@@ -38,28 +40,67 @@ REQUIRED_DEMOGRAPHICS = [
     "staffing",
     "region",
 ]
+V1 = paths.INSTRUMENTS_DIR / "cadre_burden_v1.yaml"
 
 
 def test_contract_scales_and_demographics(inst):
-    assert inst.id == "cadre_burden" and inst.version == "1.0"
-    assert [s.id for s in inst.scales] == REQUIRED_SCALES
+    assert inst.id == "cadre_burden" and inst.version == "2.0"
+    assert [s.id for s in inst.scales] == V2_SCALES
     assert inst.scale("burden").subscales == [s for s in REQUIRED_SCALES if s.startswith("burden_")]
-    assert [d.id for d in inst.demographics] == REQUIRED_DEMOGRAPHICS
-    assert inst.scale("accountability_pressure").response_scale == "agree5"
+    assert set(REQUIRED_DEMOGRAPHICS) | {"party"} == {d.id for d in inst.demographics}
+    assert inst.scale("accountability_pressure").response_scale == "agree5_na"
     level = next(d for d in inst.demographics if d.id == "level")
     assert level.options == ["乡镇", "街道", "村（社区）"]
     staffing = next(d for d in inst.demographics if d.id == "staffing")
-    assert staffing.options == ["公务员", "事业编制", "聘用", "其他"]
-    assert next(d for d in inst.demographics if d.id == "unit").free_text
-    assert inst.attention_checks and all(
-        c.expect in inst.response_scales[c.response_scale].labels for c in inst.attention_checks
-    )
+    assert "村（社区）“两委”成员" in staffing.options and "参照公务员法管理人员（参公）" in staffing.options
+    assert next(d for d in inst.demographics if d.id == "unit").options_from == "units"
+    # An instructed response that acquiescence does not satisfy.
+    [check] = inst.attention_checks
+    assert check.expect == 1 and check.expect in inst.response_scales[check.response_scale].labels
+    assert {s.role for s in inst.scales} == {"construct", "marker", "policy_evaluation"}
+    assert inst.response_scales["agree5_na"].missing_options == {8: "不适用", 9: "不了解"}
 
 
-def test_every_first_order_scale_has_4_to_6_items_and_a_reverse_item(inst):
+def test_v1_stays_loadable_and_its_cut_texts_are_whole():
+    from jianfu.instrument import load_instrument
+
+    v1 = load_instrument(V1)
+    assert v1.version == "1.0" and [s.id for s in v1.scales] == REQUIRED_SCALES
+    assert [d.id for d in v1.demographics] == REQUIRED_DEMOGRAPHICS
+    ap2 = next(i for i in v1.items if i.id == "ap2")
+    assert ap2.text.en == "If people under my charge get something wrong, I am held to account too."
+
+
+def test_every_first_order_scale_has_4_to_6_items(inst):
     for s in inst.first_order_scales:
         assert 4 <= len(s.items) <= 6, s.id
-        assert any(i.reverse for i in s.items), f"{s.id} has no reverse-keyed item"
+
+
+def test_every_item_text_is_a_whole_sentence_in_both_languages(inst):
+    for item in inst.items:
+        assert set(item.text.model_dump()) == {"zh", "en"}
+        assert item.text.zh.strip() and item.text.en.strip()
+        assert item.text.en.rstrip()[-1] in ".?!\"'”’)", item.id
+
+
+def test_unknown_key_is_refused_with_its_line():
+    text = paths.DEFAULT_INSTRUMENT.read_text(encoding="utf-8").replace("id: cadre_burden\n", "id: cadre_burden\ncolour: red\n", 1)
+    with pytest.raises(InstrumentError) as exc:
+        parse_instrument(text, "x.yaml")
+    assert any(p.startswith("colour (line") for p in exc.value.problems)
+
+
+def test_a_text_cut_by_an_unquoted_comma_is_refused_with_its_line():
+    """The v1 defect: {en: If people get something wrong, I am held to account too.} loses its second half."""
+    text = V1.read_text(encoding="utf-8").replace(
+        'en: "If people under my charge get something wrong, I am held to account too."',
+        "en: If people under my charge get something wrong, I am held to account too.",
+    )
+    line = next(k for k, row in enumerate(text.splitlines(), start=1) if "I am held to account too." in row)
+    with pytest.raises(InstrumentError) as exc:
+        parse_instrument(text, "v1.yaml")
+    [problem] = exc.value.problems
+    assert f"(line {line})" in problem and "not permitted" in problem
 
 
 def test_ids_are_unique(inst):
@@ -87,9 +128,9 @@ def test_verify_sources_catches_a_false_quote(inst, tmp_path):
 
 
 def test_facets_of_fault_tolerance_and_initiative(inst):
-    ft = {i.model_extra.get("facet") for i in inst.scale("fault_tolerance").items}
+    ft = {i.facet for i in inst.scale("fault_tolerance").items}
     assert {"know", "applied", "trust"} <= ft
-    ini = {i.model_extra.get("facet") for i in inst.scale("initiative").items}
+    ini = {i.facet for i in inst.scale("initiative").items}
     assert {"敢为", "愿为", "善为", "想为"} <= ini
 
 
@@ -101,8 +142,8 @@ def test_broken_yaml_reports_every_problem_with_its_path():
     text = paths.DEFAULT_INSTRUMENT.read_text(encoding="utf-8")
     broken = (
         text.replace("response_scale: agree5", "response_scale: agree7", 1)
-        .replace("expect: 4", "expect: 9")
-        .replace("id: ba1", "id: ap1")
+        .replace("expect: 1", "expect: 9")
+        .replace("id: ba1\n", "id: ap7\n")
         .replace("  - id: unit\n", "  - id: work_unit\n")
     )
     with pytest.raises(InstrumentError) as exc:
@@ -112,13 +153,13 @@ def test_broken_yaml_reports_every_problem_with_its_path():
     joined = "\n".join(problems)
     assert "scales[0].response_scale (line" in joined and "agree7" in joined
     assert "attention_checks[0].expect" in joined
-    assert "'ap1' is used 2 times" in joined
+    assert "'ap7' is used 2 times" in joined
     assert "'unit' is required" in joined
 
 
 def test_structural_errors_are_all_reported():
     text = paths.DEFAULT_INSTRUMENT.read_text(encoding="utf-8")
-    broken = text.replace('version: "1.0"\n', "", 1).replace("reverse: false", "reverse: perhaps", 2)
+    broken = text.replace('version: "2.0"\n', "", 1).replace("reverse: false", "reverse: perhaps", 2)
     with pytest.raises(InstrumentError) as exc:
         parse_instrument(broken)
     joined = "\n".join(exc.value.problems)
@@ -132,6 +173,6 @@ def test_docs_are_generated_from_yaml(inst):
     for s in inst.scales:
         assert s.id in md
     for i in inst.items:
-        assert f"`{i.id}`" in md and i.source.quote.replace("|", "\\|") in md
+        assert f"`{i.id}`" in md and (i.source.quote or i.source.reference).replace("|", "\\|") in md
     committed = (paths.PROJ_ROOT / "docs" / "instrument.md").read_text(encoding="utf-8")
     assert committed == md, "docs/instrument.md is stale: run `jianfu docs`"

@@ -303,4 +303,9 @@ def test_twelve_units_get_cr2_not_hc3(inst, plan):
     assert res["n_clusters"] == 12 and "CR2" in res["se_type"] and "HC3" not in res["se_type"]
     dfs = [t["df"] for t in res["terms"].values()]
     assert all(0 < df < 12 for df in dfs)  # Satterthwaite: at most G − 1, often fewer
-    assert all(b["test"] == "Wald (CR2)" and b["df2"] == 11 for b in res["blocks"])
+    # ΔR² by the HTZ Wald test: its denominator df are estimated and below G − 1.
+    assert all(b["test"] == "Wald (CR2, HTZ)" for b in res["blocks"])
+    tested = [b for b in res["blocks"] if b["df2"] is not None]
+    assert tested and all(0 < b["df2"] <= 11 for b in tested)
+    # A block with more constraints than 12 units can test (11 control dummies) reports no test, not a wrong one.
+    assert all(b["p_change"] != b["p_change"] for b in res["blocks"] if b["df2"] is None)

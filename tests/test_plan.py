@@ -55,3 +55,16 @@ def test_validate_and_run_refuse_a_bad_plan_before_starting(inst, tmp_path):
         result = runner.invoke(app, [*command, "--instrument", str(inst_path), str(upload)])
         assert result.exit_code == 2, result.output
         assert "burdn" in result.output and "(line " in result.output and "Traceback" not in result.output
+
+
+def test_a_label_cut_by_an_unquoted_comma_is_refused(inst, tmp_path):
+    from jianfu import paths
+    from jianfu.plan import PlanError, load_plan
+
+    text = paths.analysis_plan_for(paths.DEFAULT_INSTRUMENT).read_text(encoding="utf-8")
+    bad = tmp_path / "x.analysis.yaml"
+    bad.write_text(text.replace('en: "Burden, empowerment and initiative"', "en: Burden, empowerment and initiative"))
+    line = next(k for k, row in enumerate(bad.read_text().splitlines(), 1) if "en: Burden, empowerment" in row)
+    with pytest.raises(PlanError) as exc:
+        load_plan(bad, inst)
+    assert any(f"(line {line})" in p and "not permitted" in p for p in exc.value.problems)

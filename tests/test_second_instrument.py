@@ -80,6 +80,13 @@ def _ids_of_default_survey() -> set[str]:
 def _code_strings(path: Path) -> list[tuple[int, str]]:
     """String literals of a module that are not docstrings."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    # Literal[...] values are a type's vocabulary (a scale's role), not survey knowledge.
+    typed = {
+        id(c)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Subscript) and getattr(n.value, "id", "") == "Literal"
+        for c in ast.walk(n.slice)
+    }
     docstrings = {
         id(node.body[0].value)
         for node in ast.walk(tree)
@@ -91,7 +98,7 @@ def _code_strings(path: Path) -> list[tuple[int, str]]:
     return [
         (n.lineno, n.value)
         for n in ast.walk(tree)
-        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings | typed
     ]
 
 

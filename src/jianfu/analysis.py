@@ -16,6 +16,7 @@ from .descriptives import compare_groups, correlation_table, describe
 from .instrument import Instrument
 from .mediation import mediation
 from .moderated_mediation import moderated_mediation
+from .stats.multiplicity import adjust
 from .plan import MediationSpec, ModeratedMediationSpec, Plan
 from .regression import design_matrix, fit_hierarchical
 from .reliability import cronbach_alpha, item_analysis, omega_total, response_distribution
@@ -89,9 +90,21 @@ def scale_statistics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrum
                 rs = inst.response_scales[s.response_scale]
                 dist = response_distribution(accepted[items.index.tolist()], list(range(rs.min, rs.max + 1)))
                 items = items.join(dist.drop(columns="n").rename(columns=lambda c: f"share_{c}"))
+                for code in rs.missing_options:  # 不适用 / 不了解: counted, never scored
+                    counts = missing_code_counts(accepted, code)
+                    items[f"n_code_{code}"] = [counts.get(i, 0) for i in items.index]
             entry["items"] = table(items)
         out[s.id] = entry
     return out
+
+
+def missing_code_counts(frame: pd.DataFrame, code: int) -> dict[str, int]:
+    """How many rows answered each item with the non-scored ``code`` (不适用 8, 不了解 9, …)."""
+    if "_missing_codes" not in frame:
+        return {}
+    pairs = frame["_missing_codes"].dropna().str.split(";").explode().dropna()
+    pairs = pairs[pairs.str.endswith(f"={code}")]
+    return pairs.str.rsplit("=", n=1).str[0].value_counts().to_dict()
 
 
 def analysis_frame(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument) -> pd.DataFrame:
@@ -160,7 +173,9 @@ def psychometrics(
         }
     out["descriptives"] = table(describe(scores))
     corr = correlation_table(scores)
-    out["correlations"] = {k: table(v) for k, v in corr.items()}
+    method = plan.multiplicity if plan else "holm"
+    corr["p_adj"] = _adjust_matrix(corr["p"], method)
+    out["correlations"] = {k: table(v) for k, v in corr.items()} | {"p_adj_method": method}
     data = analysis_frame(accepted, scores, inst)
     options = {d.id: list(d.options) for d in inst.demographics if d.options}
     out["group_comparisons"] = [
@@ -169,7 +184,22 @@ def psychometrics(
         if by in data
         for c in compare_groups(data, [s.id for s in inst.scales], by, options.get(by))
     ]
+    # One family: every group comparison of the run (exploratory, so adjusted; hypotheses are not).
+    p_adj = adjust(np.array([c.get("p", np.nan) if c.get("p") is not None else np.nan
+                             for c in out["group_comparisons"]], dtype=float), method)
+    for c, q in zip(out["group_comparisons"], p_adj, strict=True):
+        c["p_adj"], c["p_adj_method"] = (None if np.isnan(q) else float(q)), method
     return out
+
+
+def _adjust_matrix(p: pd.DataFrame, method: str) -> pd.DataFrame:
+    """Adjust the p-values of a symmetric correlation matrix as one family (each pair once)."""
+    upper = np.triu(np.ones(p.shape, dtype=bool), k=1)
+    values = p.to_numpy(dtype=float)
+    adjusted = np.full(p.shape, np.nan)
+    adjusted[upper] = adjust(values[upper], method)
+    adjusted = np.where(upper, adjusted, adjusted.T)
+    return pd.DataFrame(adjusted, index=p.index, columns=p.columns)
 
 
 def _mediation(data: pd.DataFrame, spec: MediationSpec, categorical: dict[str, list[str]]) -> dict:

@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from . import paths
+from .cvi_cli import cvi_app
 from .instrument import InstrumentError, load_instrument
 from .plan import PlanError
 
@@ -27,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="减负 jianfu — survey analytics for grassroots cadres' wellbeing.",
 )
+app.add_typer(cvi_app, name="cvi")
 
 
 class Lang(str, Enum):

@@ -11,6 +11,17 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _source(item) -> str:
+    """A seed quote (with ``same_as`` when unchanged from an earlier version) or a published reference."""
+    src = item.source
+    text = f"`{src.seed}`: “{_cell(src.quote)}”" if src.seed else _cell(src.reference or "")
+    if src.adapted:
+        text += " (adapted)"
+    if item.same_as:
+        text += f"; same as `{item.same_as}`"
+    return text
+
+
 def instrument_markdown(inst: Instrument) -> str:
     """Markdown listing each construct, its items, reverse keys and seed sources.
 
@@ -23,14 +34,24 @@ def instrument_markdown(inst: Instrument) -> str:
         "",
         "> Generated from `instruments/" + inst.id + ".yaml` by `jianfu docs`; do not edit by hand.",
         "",
-        "## Response scales",
-        "",
     ]
+    if inst.intro:
+        lines += [f"> {inst.intro.zh}", ">", f"> {inst.intro.en}", ""]
+    lines += ["## Response scales", ""]
     for rid, rs in inst.response_scales.items():
-        lines.append(f"- `{rid}`: " + "；".join(f"{k} = {v}" for k, v in rs.labels.items()))
+        text = f"- `{rid}`: " + "；".join(f"{k} = {v}" for k, v in rs.labels.items())
+        if rs.missing_options:
+            text += "；not scored: " + "；".join(f"{k} = {v}" for k, v in rs.missing_options.items())
+        if rs.period:
+            text += f" (reference period: {rs.period.zh} / {rs.period.en})"
+        lines.append(text)
     lines += ["", "## Constructs", ""]
     for s in inst.scales:
         lines += [f"### {s.name.zh} — {s.name.en} (`{s.id}`)", ""]
+        if s.definition:
+            lines += [f"{s.definition.zh}", "", f"*{s.definition.en}*", ""]
+        if s.role != "construct" or s.referent != "self":
+            lines += [f"Role: {s.role}; referent: {s.referent}.", ""]
         if s.is_composite:
             subs = "、".join(f"{inst.scale(x).name.zh} (`{x}`)" for x in s.subscales)
             lines += [f"Second-order composite: the mean of its subscale scores, each weighing the same: {subs}.", ""]
@@ -45,12 +66,14 @@ def instrument_markdown(inst: Instrument) -> str:
         for it in s.items:
             lines.append(
                 f"| `{it.id}` | {_cell(it.text.zh)} | {_cell(it.text.en)} | {'R' if it.reverse else ''} | "
-                f"`{it.source.seed}`: “{_cell(it.source.quote)}” |"
+                f"{_source(it)} |"
             )
         lines.append("")
     lines += ["## Demographics", "", "| id | 题目 | question | options |", "|---|---|---|---|"]
     for d in inst.demographics:
-        opts = "、".join(d.options) if d.options else "free text（自由填写）"
+        opts = "、".join(d.options) if d.options else (
+            f"from the `{d.options_from}` list（从名单中选择）" if d.options_from else "free text（自由填写）"
+        )
         lines.append(f"| `{d.id}` | {_cell(d.text.zh)} | {_cell(d.text.en)} | {opts} |")
     lines += ["", "## Attention checks", ""]
     for c in inst.attention_checks:

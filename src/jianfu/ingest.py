@@ -33,6 +33,8 @@ __all__ = ["IngestResult", "ingest_file", "META_COLUMNS", "parse_duration"]
 META_COLUMNS = ["_file_sha256", "_file_name", "_sheet", "_row", "_submitted", "_duration_s", "_respondent_key"]
 #: Set on rows quarantined as ``invalid``: the invalid cells, ``column=value`` (masked), joined by "；".
 INVALID_DETAIL = "_invalid_detail"
+#: Per row, the non-scored answers (不适用 / 不了解) as ``item=code`` pairs joined by ``;``.
+MISSING_CODES = "_missing_codes"
 _MAX_CELL_PROBLEMS_PER_COLUMN = 10
 
 _WJX_META = {"序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自ip"}
@@ -166,7 +168,7 @@ def _match(key: str, key_to_id: dict[str, str]) -> str | None:
 def _likert_lookup(inst: Instrument, scale_id: str) -> dict[str, float]:
     rs = inst.response_scales[scale_id]
     lookup: dict[str, float] = {}
-    for code, label in rs.labels.items():
+    for code, label in (rs.labels | rs.missing_options).items():
         lookup[value_key(label)] = float(code)
         lookup[str(code)] = float(code)
     for code, aliases in rs.aliases.items():
@@ -437,6 +439,7 @@ def ingest_file(
                 break
 
     invalid_cells: dict[int, list[str]] = {}  # row position → "column=value" of each invalid cell
+    missing_codes: dict[int, list[str]] = {}  # row position → "item=8" for each 不适用 / 不了解 answer
     scale_of = inst.likert_response_scale()
     lookups = {rs: _likert_lookup(inst, rs) for rs in set(scale_of.values())}
     options = {d.id: d.options for d in inst.demographics}
@@ -445,8 +448,15 @@ def ingest_file(
         if kind[ident] == "likert":
             rs = inst.response_scales[scale_of[ident]]
             mapped, bad = _map_column(col, lookups[scale_of[ident]], np.nan)
-            allowed = "、".join(f"{c}={lab}" for c, lab in rs.labels.items())
-            out[ident] = mapped.astype(float).to_numpy()
+            allowed = "、".join(f"{c}={lab}" for c, lab in (rs.labels | rs.missing_options).items())
+            values = mapped.astype(float)
+            if rs.missing_options:
+                # 不适用 / 不了解 are answers, not scores: kept as their own code beside the item, NaN in it.
+                coded = values.isin([float(c) for c in rs.missing_options])
+                for pos in np.flatnonzero(coded.to_numpy()):
+                    missing_codes.setdefault(int(pos), []).append(f"{ident}={int(values.iloc[pos])}")
+                values = values.where(~coded)
+            out[ident] = values.to_numpy()
         elif kind[ident] == "demo" and options.get(ident):
             mapped, bad = _map_column(col, _option_lookup(options[ident]), None)
             allowed = "、".join(options[ident])
@@ -516,6 +526,9 @@ def ingest_file(
     frame = pd.DataFrame({k: v for k, v in out.items()}, index=range(n))
     frame["_invalid_detail"] = pd.Series(
         {pos: "；".join(cells) for pos, cells in invalid_cells.items()}, index=range(n), dtype=object
+    )
+    frame[MISSING_CODES] = pd.Series(
+        {pos: ";".join(cells) for pos, cells in missing_codes.items()}, index=range(n), dtype=object
     )
     if invalid_cells:
         _accept_partially(result, inst, len(invalid_cells), n, inst.quality.strict if strict is None else strict, where)

@@ -2,8 +2,9 @@
 
 The YAML keys are a contract shared by scoring, ingest, the synthetic generator and
 the report: ``id``, ``version``, ``title.{zh,en}``, ``response_scales``, ``scales``,
-``demographics``, ``attention_checks`` and ``quality``. Extra keys are kept on
-round-trip so researchers can annotate an instrument freely.
+``demographics``, ``attention_checks`` and ``quality`` (see ``docs/instrument.md``). A key the
+loader does not know is refused with its file and line: in YAML an unquoted comma inside a flow
+mapping silently cuts a text and turns the rest into a stray key, so nothing unknown passes.
 
 Examples
 --------
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -43,29 +44,59 @@ __all__ = [
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    # An unknown key is refused: it is how an unquoted comma in a flow mapping shows itself
+    # ({en: a, b} parses as en: "a" plus a stray key "b").
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Text(_Model):
-    zh: str
-    en: str
+    """A text in Chinese and English; both are required and non-empty."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
 
 
 class Source(_Model):
-    seed: str
-    quote: str
+    """Where an item comes from: a verbatim ``quote`` of a ``seed`` article, or a published ``reference``."""
+
+    seed: str | None = None
+    quote: str | None = None
+    reference: str | None = None
+    #: The item is adapted (translated, reworded) from ``reference``.
+    adapted: bool = False
+
+    @model_validator(mode="after")
+    def _grounded(self) -> Source:
+        if not ((self.seed and self.quote) or self.reference):
+            raise ValueError("a source names `seed` and `quote`, or a `reference`")
+        return self
 
 
 class Item(_Model):
+    """One question of a scale."""
+
     id: str
     text: Text
     reverse: bool = False
     source: Source
+    #: The same question in an earlier version (``v1.ap4``): waves compare only identical items.
+    same_as: str | None = None
+    #: A facet of the construct the item covers (documentation, content-validity review).
+    facet: str | None = None
+    #: The wording of the published original, for adapted items.
+    original: str | None = None
 
 
 class ResponseScale(_Model):
+    """Answer options: scored ``labels`` and, optionally, non-scored ``missing_options`` (不适用, 不了解)."""
+
     labels: dict[int, str]
     aliases: dict[int, list[str]] = Field(default_factory=dict)
+    #: Explicit non-substantive answers, each stored as its own missing code and never scored.
+    missing_options: dict[int, str] = Field(default_factory=dict)
+    #: The reference period the respondent counts over (frequency formats).
+    period: Text | None = None
+    instruction: Text | None = None
 
     @property
     def min(self) -> int:
@@ -77,8 +108,16 @@ class ResponseScale(_Model):
 
 
 class Scale(_Model):
+    """A scale with items, or a composite of ``subscales``."""
+
     id: str
     name: Text
+    definition: Text | None = None
+    #: Whose situation the items describe: the respondent (``self``) or the unit (我们单位…), whose
+    #: scores need agreement indices before they are aggregated.
+    referent: Literal["self", "unit"] = "self"
+    #: ``construct`` (default), ``marker`` (a method-bias marker) or ``policy_evaluation``.
+    role: Literal["construct", "marker", "policy_evaluation"] = "construct"
     response_scale: str | None = None
     items: list[Item] = Field(default_factory=list)
     subscales: list[str] = Field(default_factory=list)
@@ -97,17 +136,29 @@ class Scale(_Model):
 
 
 class Demographic(_Model):
+    """A background question: fixed ``options``, free text, or options from a list kept per wave."""
+
     id: str
     text: Text
     label: Text | None = None
     options: list[str] | None = None
     free_text: bool = False
+    #: The options come from a list maintained outside the instrument (``units``: the offices' list of
+    #: units); until one is given the answer is taken as text.
+    options_from: str | None = None
+    #: Where the question is asked: ``scales`` puts it after the scales (default: before them).
+    after: str | None = None
 
     @model_validator(mode="after")
     def _options_xor_free(self) -> Demographic:
-        if bool(self.options) == self.free_text:
-            raise ValueError("a demographic has either `options` or `free_text: true`")
+        if sum([bool(self.options), self.free_text, self.options_from is not None]) != 1:
+            raise ValueError("a demographic has exactly one of `options`, `free_text: true` or `options_from`")
         return self
+
+    @property
+    def is_text(self) -> bool:
+        """Answers are taken as text (free text, or a list that lives outside the instrument)."""
+        return self.free_text or self.options_from is not None
 
 
 class AttentionCheck(_Model):
@@ -163,9 +214,13 @@ FLAG_NAMES = ("speeder", "straightline", "attention", "incomplete", "duplicate",
 
 
 class Instrument(_Model):
+    """A questionnaire: scales, demographics, attention checks, open questions and quality rules."""
+
     id: str
     version: str
     title: Text
+    #: The opening statement of the questionnaire (purpose, anonymity, aggregate analysis only).
+    intro: Text | None = None
     response_scales: dict[str, ResponseScale]
     scales: list[Scale]
     demographics: list[Demographic]
@@ -209,6 +264,9 @@ class Instrument(_Model):
         return {item.id: s for s in self.first_order_scales for item in s.items}
 
 
+_SENTENCE_END = (".", "?", "!", '"', "'", "”", "’", ")")
+
+
 def _semantic_problems(inst: Instrument) -> list[tuple[tuple[Any, ...], str]]:
     """Cross-reference checks pydantic cannot express field by field."""
     problems: list[tuple[tuple[Any, ...], str]] = []
@@ -226,6 +284,16 @@ def _semantic_problems(inst: Instrument) -> list[tuple[tuple[Any, ...], str]]:
             )
     for di, d in enumerate(inst.demographics):
         ids.append((("demographics", di, "id"), d.id))
+    for rid, rs in inst.response_scales.items():
+        clash = sorted(set(rs.missing_options) & set(rs.labels))
+        if clash:
+            problems.append((("response_scales", rid, "missing_options"), f"codes {clash} are also scored labels"))
+    for si, s in enumerate(inst.scales):
+        for ii, item in enumerate(s.items):
+            if not item.text.en.rstrip().endswith(_SENTENCE_END):
+                problems.append((("scales", si, "items", ii, "text", "en"),
+                                 f"{item.id}: the English text {item.text.en!r} does not end a sentence — cut short by "
+                                 "an unquoted comma? Quote the whole text"))
     for ai, a in enumerate(inst.attention_checks):
         ids.append((("attention_checks", ai, "id"), a.id))
         rs = inst.response_scales.get(a.response_scale)
@@ -327,6 +395,8 @@ def verify_sources(inst: Instrument, seeds_dir: str | Path) -> list[str]:
     cache: dict[str, str | None] = {}
     problems = []
     for item in inst.items:
+        if item.source.seed is None:  # a published scale, cited by reference
+            continue
         seed = item.source.seed
         if seed not in cache:
             p = seeds_dir / seed

@@ -43,6 +43,7 @@ __all__ = [
     "default_wave",
     "wave_label",
     "load_wave",
+    "export_datasets",
     "hypotheses",
 ]
 
@@ -299,6 +300,18 @@ def report(summary: dict, inst: Instrument, out_dir: str | Path, lang: str = "zh
     suffix = "" if lang == "zh" else f"_{lang}"
     name = f"jianfu_{inst.id}_{summary['wave']}_{stamp}{suffix}.xlsx".replace("/", "-")
     return write_report(summary, inst, Path(out_dir) / name, lang=lang)
+
+
+def export_datasets(frame: pd.DataFrame, inst: Instrument, report_path: str | Path, formats: list[str]) -> dict:
+    """Labelled analysis datasets next to the report (same stem): ``{format: path}`` (see :mod:`jianfu.export`)."""
+    if not formats or frame.empty:
+        return {}
+    from .export.datasets import write_datasets
+
+    accepted = frame[frame["status"] == "accepted"]
+    quarantined = frame[frame["status"] == "quarantined"]
+    written = write_datasets(accepted, quarantined, inst, Path(report_path).with_suffix(""), formats)
+    return {k: str(v) for k, v in written.items()}
 
 
 def validate_files(

@@ -185,6 +185,11 @@ class Plan(_Model):
     models: list[AnyModel]
     group_comparisons: list[str] = ["level", "leader"]
     report: ReportSpec = ReportSpec()
+    #: Adjustment of exploratory families (group comparisons, the correlation matrix): Holm or
+    #: Benjamini–Hochberg. Pre-declared hypothesis tests stay unadjusted (confirmatory).
+    multiplicity: Literal["holm", "bh"] = "holm"
+    #: Labelled datasets written next to every report (``jianfu run --export`` overrides).
+    exports: list[Literal["sav", "dta", "parquet", "csv"]] = ["sav"]
 
 
 def _indirect_names(m: AnyModel) -> list[str]:

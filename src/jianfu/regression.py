@@ -22,7 +22,8 @@ from statsmodels.stats.outliers_influence import variance_inflation_factor
 from .moderation import johnson_neyman, simple_slopes
 from .multilevel import random_intercept
 from .plan import ModelSpec
-from .stats.cr2 import SE_TYPE, CR2Result, ols_cr2, wald_test
+from .stats.cluster_robust import SE_TYPE_CR2, ClusteredOLS, fit_ols_clustered, wald_test_clustered
+from .stats.estimable import NotEstimable
 from .stats.estimable import require, require_full_rank
 
 __all__ = ["design_matrix", "fit_hierarchical"]
@@ -61,7 +62,7 @@ def design_matrix(
 class _CR2Fit:
     """The parts of a statsmodels result that the probes read, from a CR2 fit."""
 
-    def __init__(self, ols, cr: CR2Result, columns: pd.Index, probe_df: float):
+    def __init__(self, ols, cr: ClusteredOLS, columns: pd.Index, probe_df: float):
         self.model = ols.model
         self.params = pd.Series(cr.b, index=columns)
         self._vcov = pd.DataFrame(cr.vcov, index=columns, columns=columns)
@@ -77,7 +78,7 @@ def _fit(y: pd.Series, X: pd.DataFrame, groups: pd.Series | None, method: str):
     if method == "CR1":
         return model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}, use_t=True), Xc, None
     if method == "CR2":
-        cr = ols_cr2(y.to_numpy(), Xc.to_numpy(), pd.factorize(groups)[0])
+        cr = fit_ols_clustered(y.to_numpy(), Xc.to_numpy(), pd.factorize(groups)[0], method="CR2")
         return model.fit(), Xc, cr
     return model.fit(cov_type="HC3", use_t=True), Xc, None
 
@@ -88,15 +89,15 @@ def _inference_df(res) -> float:
 
 
 def _block_test(y: pd.Series, Xc: pd.DataFrame, added: list[str], groups: pd.Series | None, method: str) -> dict:
-    """Cluster-robust Wald test that the block's coefficients are all 0 (the ΔR² test with units)."""
+    """Cluster-robust Wald test that the block's coefficients are all 0 (the ΔR² test with units):
+    HTZ (Pustejovsky & Tipton, 2018) with CR2, F(q, G − 1) with CR1."""
     codes = pd.factorize(groups)[0]
-    if method == "CR2":
-        cr = ols_cr2(y.to_numpy(), Xc.to_numpy(), codes)
-        b, V = cr.b, cr.vcov
-    else:
-        res = sm.OLS(y, Xc).fit(cov_type="cluster", cov_kwds={"groups": codes})
-        b, V = res.params.to_numpy(), res.cov_params().to_numpy()
-    return wald_test(b, V, [Xc.columns.get_loc(c) for c in added], int(codes.max()) + 1)
+    try:
+        w = wald_test_clustered(y.to_numpy(), Xc.to_numpy(), codes, [Xc.columns.get_loc(c) for c in added],
+                                method=method)
+    except NotEstimable:  # more constraints than units can test
+        return {"f": None, "df1": len(added), "df2": None, "p": None}
+    return {"f": float(w.f), "df1": int(w.df_num), "df2": float(w.df_denom), "p": float(w.p)}
 
 
 def probe_interaction(res, data: pd.DataFrame, term: str) -> dict:
@@ -170,7 +171,7 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
             groups = sample[spec.cluster]
             # CR1's t(G − 1) is too liberal with few units; CR2 with Satterthwaite df holds there.
             method = "CR1" if n_clusters >= spec.cr1_min_clusters else "CR2"
-            se_type = f"cluster-robust by {spec.cluster} ({'CR1, t(G − 1)' if method == 'CR1' else SE_TYPE})"
+            se_type = f"cluster-robust by {spec.cluster} ({'CR1, t(G − 1)' if method == 'CR1' else SE_TYPE_CR2})"
     X_full, source = design_matrix(sample, spec.terms, categorical)
     X_full = X_full.loc[:, X_full.std() > 0]
     k = X_full.shape[1]
@@ -203,7 +204,7 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
                 wald["df2"],
                 (wald["p"] if wald["p"] is not None else float("nan")),
             )
-            test = f"Wald ({method})"
+            test = "Wald (CR2, HTZ)" if method == "CR2" else "Wald (CR1)"
         else:
             f = (delta / df1) / ((1 - res.rsquared) / df2) if df1 > 0 and df2 > 0 else float("nan")
             p = float(stats.f.sf(f, df1, df2)) if df1 > 0 and df2 > 0 else float("nan")
@@ -216,7 +217,7 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
                 "delta_r2": float(delta),
                 "f_change": float(f),
                 "df1": int(df1),
-                "df2": int(df2),
+                "df2": float(df2) if df2 is not None else None,
                 "p_change": float(p),
                 "test": test,
             }

@@ -360,6 +360,10 @@ def _validity_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) ->
     )
     texts = {i.id: w.text(i.text) for i in inst.items}
     loading = {(r["factor"], r["item"]): r["std"] for r in cfa.get("loadings", [])}
+    # Non-scored answers (不适用 / 不了解) are counted per item, never scored.
+    missing_codes: dict[int, str] = {}
+    for rs in inst.response_scales.values():
+        missing_codes |= rs.missing_options
     rows = []
     for s in inst.first_order_scales:
         for item, st in summary["scales"].get(s.id, {}).get("items", {}).items():
@@ -375,6 +379,7 @@ def _validity_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) ->
                     st.get("skew"),
                     st.get("kurtosis"),
                     loading.get((s.id, item)),
+                    *[st.get(f"n_code_{c}") for c in missing_codes],
                 ]
             )
     table(
@@ -391,6 +396,7 @@ def _validity_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) ->
             w.pick("偏度", "Skew"),
             w.pick("峰度", "Kurtosis"),
             w.pick("标准化载荷", "Std. loading"),
+            *[w.pick(f"“{label}”人数", f"n '{label}'") for label in missing_codes.values()],
         ],
         rows,
         formats={3: MEAN, 4: MEAN, 5: STAT, 6: STAT, 7: STAT, 8: STAT, 9: STAT},
@@ -418,8 +424,8 @@ def _descriptives_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words
         ws,
         top,
         w.pick(
-            "相关矩阵（Pearson r，成对删除；数值后的星号为显著性）",
-            "Correlations (Pearson r, pairwise; stars mark significance)",
+            "相关矩阵（Pearson r，成对删除；星号依据多重比较校正后的 p，全部相关系数为一个族）",
+            "Correlations (Pearson r, pairwise; stars use p adjusted over all correlations as one family)",
         ),
         bold=True,
     )
@@ -434,7 +440,8 @@ def _descriptives_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words
             c = ws.cell(row=header + 1 + k, column=2 + j)
             if isinstance(c.value, float):
                 # The cell keeps the exact r; the format shows three decimals and the stars.
-                c.number_format = f'0.000"{stars(corr["p"][a][b])}";-0.000"{stars(corr["p"][a][b])}"'
+                p = corr.get("p_adj", corr["p"])[a][b]
+                c.number_format = f'0.000"{stars(p)}";-0.000"{stars(p)}"'
     for col in range(2, len(ids) + 2):
         ws.column_dimensions[ws.cell(row=1, column=col).column_letter].width = 9
     page(ws)
@@ -861,7 +868,8 @@ def _units_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> No
                 c["df1"],
                 c["df2"],
                 c["p"],
-                stars(c["p"]),
+                c.get("p_adj"),
+                stars(c.get("p_adj")),
                 c["effect_size"],
                 "; ".join(f"{g['group']}: {g['mean']:.2f} (n={g['n']})" for g in c["groups"]),
             ]
@@ -878,14 +886,28 @@ def _units_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> No
                 "df1",
                 "df2",
                 "p",
+                w.pick("校正 p（Holm）", "Adjusted p (Holm)") if _holm(comps) else w.pick("校正 p（BH）", "Adjusted p (BH)"),
                 w("sig"),
                 w.pick("效应量", "Effect size"),
                 w.pick("各组均值", "Group means"),
             ],
             rows,
-            formats={3: STAT, 4: "0.0", 5: "0.0", 6: P, 8: STAT},
+            formats={3: STAT, 4: "0.0", 5: "0.0", 6: P, 7: P, 9: STAT},
+        )
+        top = note(
+            ws,
+            top + len(rows) + 2,
+            w.pick(
+                "组间比较为探索性分析：p 值按全部组间比较作为一个族进行多重比较校正，显著性星号依据校正后的 p。",
+                "Group comparisons are exploratory: p-values are adjusted over all comparisons as one family; "
+                "the stars use the adjusted p.",
+            ),
         )
     page(ws)
+
+
+def _holm(comps: list[dict]) -> bool:
+    return all(c.get("p_adj_method", "holm") == "holm" for c in comps)
 
 
 def _open_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
@@ -952,7 +974,7 @@ def _methods_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
             "结构：KMO 与 Bartlett 球形检验；Horn 平行分析（95 百分位）决定探索性因子数；探索性因子分析为 minres 提取、oblimin 斜交旋转。",
             "验证性因子分析：最大似然估计，完整作答个案；χ² = N·F_ML，RMSEA 使用 N（与 lavaan 相同）；CR 与 AVE 由标准化载荷计算；区分效度用 Fornell–Larcker 与 HTMT2。",
             "共同方法偏差：Harman 单因子检验（第一个未旋转主成分的方差占比，> 40% 提示风险）。该检验只是最低要求。",
-            "回归：分层 OLS，逐块报告 R² 与 ΔR²；只要有 2 个以上单位，标准误即按单位聚类：少于 40 个单位时用 CR2（Bell & McCaffrey, 2002）与 Satterthwaite 自由度（Pustejovsky & Tipton, 2018），40 个及以上用 CR1（自由度 G − 1）；ΔR² 的检验为聚类稳健 Wald 检验（F(q, G − 1)）；只有 1 个单位时用 HC3。β 为标准化系数，虚拟变量不报告 β。",
+            "回归：分层 OLS，逐块报告 R² 与 ΔR²；只要有 2 个以上单位，标准误即按单位聚类：少于 40 个单位时用 CR2（Bell & McCaffrey, 2002）与 Satterthwaite 自由度（Pustejovsky & Tipton, 2018），40 个及以上用 CR1（自由度 G − 1）；ΔR² 的检验为聚类稳健 Wald 检验（CR2 时为 HTZ 检验，Pustejovsky & Tipton, 2018；CR1 时为 F(q, G − 1)）；只有 1 个单位时用 HC3。β 为标准化系数，虚拟变量不报告 β。",
             "多层模型：按单位的随机截距模型（REML）与 ICC；估计落在边界或不收敛时回退到聚类稳健 OLS，并注明原因。",
             "调节：交互项由中心化变量相乘；简单斜率取调节变量均值 ±1 SD；Johnson–Neyman 区间给出效应显著的调节变量取值范围。",
             "中介：路径为 OLS 估计；间接效应 a·b 的置信区间为 5000 次百分位 Bootstrap（固定随机种子，可重复），按单位整体重抽样（聚类 Bootstrap），以反映同一单位答卷之间的相关。",
@@ -977,7 +999,7 @@ def _methods_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
             "risk). The test is a minimum check only.",
             "Regression: hierarchical OLS with R² and ΔR² per block; with 2 or more units SEs are clustered by unit: CR2 "
             "(Bell & McCaffrey, 2002) with Satterthwaite df (Pustejovsky & Tipton, 2018) below 40 units, CR1 (G − 1 df) "
-            "from 40 on; ΔR² is tested by a cluster-robust Wald test (F(q, G − 1)); HC3 with a single unit. β "
+            "from 40 on; ΔR² is tested by a cluster-robust Wald test (HTZ with CR2, Pustejovsky & Tipton, 2018; F(q, G − 1) with CR1); HC3 with a single unit. β "
             "standardised, not reported for dummies.",
             "Multilevel: random intercept by unit (REML) with the ICC; on a boundary estimate or non-convergence the "
             "cluster-robust OLS stands, with the reason stated.",

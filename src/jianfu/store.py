@@ -234,6 +234,7 @@ class Store:
             '"status" VARCHAR',
             '"reasons" VARCHAR',
             '"_invalid_detail" VARCHAR',
+            '"_missing_codes" VARCHAR',
         ]
         cols += [f'"{i.id}" DOUBLE' for i in inst.items]
         cols += [f'"{c.id}" DOUBLE' for c in inst.attention_checks]
@@ -244,6 +245,7 @@ class Store:
         )
         # A store made before partial acceptance lacks the column that names a row's invalid cells.
         self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN IF NOT EXISTS "_invalid_detail" VARCHAR')
+        self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN IF NOT EXISTS "_missing_codes" VARCHAR')
         return name
 
     # -- writing -------------------------------------------------------------------------

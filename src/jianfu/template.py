@@ -64,7 +64,8 @@ def template_columns(inst: Instrument) -> list[tuple[str, str, list[str] | None]
     for kind, ids in question_groups(inst):
         for ident in ids:
             if kind == "likert":
-                allowed = list(inst.response_scales[rs_of[ident]].labels.values())
+                rs = inst.response_scales[rs_of[ident]]
+                allowed = list((rs.labels | rs.missing_options).values())
             else:
                 allowed = list(options[ident]) if options.get(ident) else None
             cols.append((question_text(inst, ident), ident, allowed))
@@ -108,12 +109,16 @@ def _build(inst: Instrument) -> tuple[Workbook, int]:
         "2. 有下拉框的单元格请从下拉列表中选择；单位名称、意见建议可自由填写。",
         "3. 未作答的题目请留空，不要填“无”或“0”。",
         "4. 请勿填写姓名、身份证号、手机号等个人信息；系统会自动删除此类内容。",
-        "5. 各题的取值与编码见“编码表”。",
+        "5. 各题的取值与编码见“编码表”；“不适用”“不了解”是有效答案，单独记录，不计入得分。",
+        "6. 问卷不记名，答卷只做汇总统计分析，不单独报告任何个人的回答。",
         "",
         "How to fill in: one respondent per row of the 问卷数据 sheet; do not change the header row,",
         "do not insert or delete columns; pick coded answers from the drop-down; leave unanswered",
-        "questions blank; never enter names, ID or phone numbers.",
+        "questions blank; never enter names, ID or phone numbers. Answers are anonymous and analysed only in",
+        "aggregate; 不适用 (not applicable) and 不了解 (don't know) are recorded and never scored.",
     ]
+    if inst.intro:
+        lines += ["", "致受访者（问卷开头语）：", inst.intro.zh, "", inst.intro.en]
     for line in lines:
         info.append([line])
     info.column_dimensions["A"].width = 100
@@ -138,7 +143,7 @@ def _build(inst: Instrument) -> tuple[Workbook, int]:
                 item.text.en,
                 f"{s.name.zh} {s.id}",
                 "是 yes" if item.reverse else "",
-                "；".join(f"{k}={v}" for k, v in rs.labels.items()),
+                "；".join(f"{k}={v}" for k, v in (rs.labels | rs.missing_options).items()),
             ]
         )
     for c in inst.attention_checks:

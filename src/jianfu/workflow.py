@@ -147,6 +147,7 @@ COMPARE_WAVES = Step("compare-waves", stages.compare_waves, io=True)
 SUMMARISE = Step("summarise", stages.summarise)
 LOAD_WAVE = Step("load-wave", stages.load_wave, io=True)
 HYPOTHESES = Step("hypotheses", stages.hypotheses)
+EXPORT = Step("export", stages.export_datasets, io=True)
 REPORT = Step("report", _report, io=True)
 MARK_REPORTED = Step("mark-reported", _mark_reported, io=True)
 PENDING_WAVES = Step("pending-waves", _pending_waves, io=True)
@@ -170,11 +171,17 @@ STEPS = {
         SUMMARISE,
         LOAD_WAVE,
         HYPOTHESES,
+        EXPORT,
         REPORT,
         MARK_REPORTED,
         PENDING_WAVES,
     )
 }
+
+
+def _formats(exports: list[str] | None, plan: Plan) -> list[str]:
+    """The export formats asked for on the command line, else the plan's default."""
+    return list(plan.exports if exports is None else exports)
 
 
 def _split_copies(results: list[IngestResult]) -> tuple[list[IngestResult], dict[str, str]]:
@@ -232,6 +239,7 @@ def run_files(
     out: str | Path | None = None,
     sheet: str | None = None,
     lang: str = "zh",
+    exports: list[str] | None = None,
     strict: bool | None = None,
     execute: Executor | None = None,
 ) -> dict:
@@ -265,6 +273,7 @@ def run_files(
         summary = analyse(frame, results, inst, plan, wave, settings, execute=execute)
     with stage("report"):
         summary["report"] = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
+        summary["exports"] = execute.run(EXPORT, frame, inst, summary["report"], _formats(exports, plan))
         execute.run(MARK_REPORTED, inst, wave, settings)
     faults.point("reported")
     return summary
@@ -278,6 +287,7 @@ def rebuild_wave(
     *,
     out: str | Path | None = None,
     lang: str = "zh",
+    exports: list[str] | None = None,
     execute: Executor | None = None,
 ) -> dict:
     """A wave's report rebuilt from the store over every file received for it so far."""
@@ -288,6 +298,7 @@ def rebuild_wave(
         summary = analyse(rows, files, inst, plan, wave, settings, execute=execute)
     with stage("report"):
         summary["report"] = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
+        summary["exports"] = execute.run(EXPORT, rows, inst, summary["report"], _formats(exports, plan))
         execute.run(MARK_REPORTED, inst, wave, settings)
     return summary
 
@@ -301,6 +312,7 @@ def process_inbox(
     settle_seconds: float = 5.0,
     out: str | Path | None = None,
     lang: str = "zh",
+    exports: list[str] | None = None,
     execute: Executor | None = None,
 ) -> dict:
     """Take in what the offices dropped in the inbox and refresh the affected waves' reports.
@@ -348,7 +360,7 @@ def process_inbox(
     waves = execute.run(PENDING_WAVES, inst, settings)
     reports, summary = {}, None
     for w in waves:
-        s = rebuild_wave(inst, plan, w, settings, out=out, lang=lang, execute=execute)
+        s = rebuild_wave(inst, plan, w, settings, out=out, lang=lang, exports=exports, execute=execute)
         reports[w] = s["report"]
         if w == wave:
             summary = s
@@ -386,6 +398,7 @@ def reanalyse_wave(
     *,
     out: str | Path | None = None,
     lang: str = "zh",
+    exports: list[str] | None = None,
     execute: Executor | None = None,
 ) -> dict | None:
     """Rebuild the report of ``wave`` (default: the latest wave in the store); None when there is none."""
@@ -393,4 +406,4 @@ def reanalyse_wave(
     wave = wave or execute.run(LATEST_WAVE, inst, settings)
     if wave is None:
         return None
-    return rebuild_wave(inst, plan, wave, settings, out=out, lang=lang, execute=execute)
+    return rebuild_wave(inst, plan, wave, settings, out=out, lang=lang, exports=exports, execute=execute)

@@ -53,6 +53,32 @@ def _call_flow(module: str, name: str, **params):
         return flow(**params)
 
 
+ExportOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--export",
+        help="datasets next to the report, comma-separated: sav,dta,parquet,csv ('none' for none; "
+        "default: the analysis plan's `exports`, sav)",
+    ),
+]
+EXPORT_FORMATS = ("sav", "dta", "parquet", "csv")
+
+
+def _export_formats(value: str | None) -> list[str] | None:
+    """``--export sav,dta`` → ``["sav", "dta"]``; None keeps the plan's default; exit 2 for an unknown format."""
+    if value is None:
+        return None
+    formats = [f.strip().lower() for f in value.split(",") if f.strip() and f.strip().lower() != "none"]
+    unknown = [f for f in formats if f not in EXPORT_FORMATS]
+    if unknown:
+        _err(
+            f"未知的导出格式 unknown export format: {', '.join(unknown)}；可选 choose from: {', '.join(EXPORT_FORMATS)}"
+            "（或 none）"
+        )
+        raise typer.Exit(2)
+    return formats
+
+
 def _run_flow(
     files: list[Path],
     instrument: Path,
@@ -62,6 +88,7 @@ def _run_flow(
     sheet: str | None = None,
     lang: str = "zh",
     strict: bool = False,
+    exports: list[str] | None = None,
 ) -> dict:
     return _call_flow(
         "jianfu_flows.survey_pipeline",
@@ -74,6 +101,7 @@ def _run_flow(
         sheet=sheet,
         lang=lang,
         strict=strict,
+        exports=exports,
     )
 
 
@@ -86,12 +114,16 @@ def run(
     sheet: SheetOpt = None,
     lang: Annotated[Lang, typer.Option(help="report language: zh (default) or en")] = Lang.zh,
     strict: StrictOpt = False,
+    export: ExportOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Ingest, clean, store, score, model and report (through the Prefect flow)."""
     _load_with_plan(instrument)
+    exports = _export_formats(export)
     try:
-        summary = _clean_json(_run_flow(files, instrument, wave, out, sheet=sheet, lang=lang.value, strict=strict))
+        summary = _clean_json(
+            _run_flow(files, instrument, wave, out, sheet=sheet, lang=lang.value, strict=strict, exports=exports)
+        )
     except (InstrumentError, PlanError) as exc:
         _err(str(exc))
         raise typer.Exit(2) from None
@@ -151,10 +183,12 @@ def reanalyse(
     wave: Annotated[str | None, typer.Option(help="wave to rebuild (default: the latest)")] = None,
     out: Annotated[Path | None, typer.Option(help="report folder (default: reports/)")] = None,
     lang: Annotated[Lang, typer.Option(help="report language")] = Lang.zh,
+    export: ExportOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Rebuild a wave's report from the store (after editing the analysis plan, say)."""
     _load_with_plan(instrument)
+    exports = _export_formats(export)
     summary = _call_flow(
         "jianfu_flows.reanalysis",
         "reanalysis",
@@ -162,6 +196,7 @@ def reanalyse(
         wave=wave,
         out=str(out) if out else None,
         lang=lang.value,
+        exports=exports,
     )
     if summary is None:
         _err("数据库中没有该问卷的数据 / the store holds no rows of this instrument")

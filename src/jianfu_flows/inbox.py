@@ -26,6 +26,7 @@ def inbox(
     data_dir: str | None = None,
     out: str | None = None,
     lang: str = "zh",
+    exports: list[str] | None = None,
     settle_seconds: float = 5.0,
 ) -> dict:
     """Process new uploads; return ``{"new_files", "duplicates", "report", "summary", "skipped", ...}``."""
@@ -40,6 +41,7 @@ def inbox(
         settle_seconds=settle_seconds,
         out=out,
         lang=lang,
+        exports=exports,
         execute=steps,
     )
     if result["summary"]:

@@ -19,12 +19,13 @@ def reanalysis(
     data_dir: str | None = None,
     out: str | None = None,
     lang: str = "zh",
+    exports: list[str] | None = None,
 ) -> dict | None:
     """Rebuild the report of ``wave`` (default: the latest wave in the store); None if the store is empty."""
     settings = engine.Settings() if data_dir is None else engine.Settings.under(data_dir)
     steps = PrefectSteps()
     inst, plan = steps.run(workflow.LOAD, instrument)
-    summary = workflow.reanalyse_wave(inst, plan, settings, wave, out=out, lang=lang, execute=steps)
+    summary = workflow.reanalyse_wave(inst, plan, settings, wave, out=out, lang=lang, exports=exports, execute=steps)
     if summary is None:
         print("reanalysis: no wave of this instrument version in the store")
         return None

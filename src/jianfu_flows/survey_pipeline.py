@@ -30,6 +30,7 @@ def survey_pipeline(
     data_dir: str | None = None,
     sheet: str | None = None,
     lang: str = "zh",
+    exports: list[str] | None = None,
     strict: bool = False,
 ) -> dict:
     """Run one wave's files end to end and return the run summary (with the report path)."""
@@ -45,6 +46,7 @@ def survey_pipeline(
         out=out,
         sheet=sheet,
         lang=lang,
+        exports=exports,
         strict=strict or None,
         execute=steps,
     )
