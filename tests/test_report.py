@@ -64,7 +64,7 @@ def test_sheets_in_reading_order_with_a_chart_on_every_chart_sheet(report_case):
         assert ws.print_area, ws.title
         assert ws["A1"].font.name == "等线" and ws["A1"].font.bold
     props = wb.properties
-    assert "分析报告" in props.title and "v1.0" in props.subject
+    assert "分析报告" in props.title and "v2.0" in props.subject
     assert summary["files"][0]["sha256"] in props.keywords
 
 
