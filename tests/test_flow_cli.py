@@ -92,7 +92,7 @@ def test_cli_run_json_contract(prefect_harness, cli_env, inst, survey, survey_fi
     assert result.exit_code == 0, result.output
     d = json.loads(result.stdout)
     assert {"report", "instrument", "files", "rows", "flags", "scales", "models"} <= set(d)
-    assert d["instrument"] == {"id": "cadre_burden", "version": "1.0"}
+    assert d["instrument"] == {"id": "cadre_burden", "version": "2.0"}
     f = d["files"][0]
     assert {"path", "sha256", "format", "status", "errors", "warnings"} <= set(f) and f["format"] == "wjx-code"
     assert FLAGS <= set(d["flags"]) and d["flags"] == survey.injected
@@ -181,7 +181,8 @@ def test_template_and_synth_commands(tmp_path, inst):
     ws = wb["问卷数据"]
     assert ws.freeze_panes == "A2"
     headers = [c.value for c in ws[1]]
-    coded = [h for h in headers if h not in {"您所在的单位名称（乡镇、街道或村社区）", inst.open_questions[0].text.zh}]
+    free = {d.text.zh for d in inst.demographics if d.is_text} | {q.text.zh for q in inst.open_questions}
+    coded = [h for h in headers if h not in free]
     validated = {str(r).split(":")[0] for dv in ws.data_validations.dataValidation for r in dv.sqref.ranges}
     assert len(validated) == len(coded)
     s = tmp_path / "s.csv"
