@@ -185,8 +185,12 @@ def psychometrics(
         for c in compare_groups(data, [s.id for s in inst.scales], by, options.get(by))
     ]
     # One family: every group comparison of the run (exploratory, so adjusted; hypotheses are not).
-    p_adj = adjust(np.array([c.get("p", np.nan) if c.get("p") is not None else np.nan
-                             for c in out["group_comparisons"]], dtype=float), method)
+    p_adj = adjust(
+        np.array(
+            [c.get("p", np.nan) if c.get("p") is not None else np.nan for c in out["group_comparisons"]], dtype=float
+        ),
+        method,
+    )
     for c, q in zip(out["group_comparisons"], p_adj, strict=True):
         c["p_adj"], c["p_adj_method"] = (None if np.isnan(q) else float(q)), method
     return out
@@ -202,25 +206,41 @@ def _adjust_matrix(p: pd.DataFrame, method: str) -> pd.DataFrame:
     return pd.DataFrame(adjusted, index=p.index, columns=p.columns)
 
 
-def _mediation(data: pd.DataFrame, spec: MediationSpec, categorical: dict[str, list[str]]) -> dict:
+def _process_inputs(
+    data: pd.DataFrame, spec: MediationSpec | ModeratedMediationSpec, categorical: dict[str, list[str]]
+) -> tuple[pd.DataFrame, dict, dict[str, str]]:
+    """The complete rows of a process model and the keyword arguments its function shares:
+    covariate columns (dummies made, constant ones dropped), which are dummies, the units."""
     sample = data[spec.variables].dropna()
     covs, source = design_matrix(sample, spec.covariates, categorical)
     covs = covs.loc[:, covs.std() > 0]
-    res = mediation(
-        sample,
-        spec.x,
-        spec.mediators,
-        spec.outcome,
-        covariates=covs,
-        n_boot=spec.n_boot,
-        seed=spec.seed,
-        level=spec.level,
-        dummies=frozenset(c for c in covs.columns if source[c] in categorical),
-        clusters=_clusters(data, spec.cluster),
-    )
+    kwargs = {
+        "covariates": covs,
+        "n_boot": spec.n_boot,
+        "seed": spec.seed,
+        "level": spec.level,
+        "dummies": frozenset(c for c in covs.columns if source[c] in categorical),
+        "clusters": _clusters(data, spec.cluster),
+    }
+    return sample, kwargs, source
+
+
+def _name_terms(res: dict, source: dict[str, str]) -> dict:
     for name, term in res["terms"].items():
         term["term"] = source.get(name, name)
-    return {"type": "mediation", **res}
+    return res
+
+
+def _mediation(data: pd.DataFrame, spec: MediationSpec, categorical: dict[str, list[str]]) -> dict:
+    sample, kwargs, source = _process_inputs(data, spec, categorical)
+    res = mediation(sample, spec.x, spec.mediators, spec.outcome, **kwargs)
+    return {"type": "mediation", **_name_terms(res, source)}
+
+
+def _moderated_mediation(data: pd.DataFrame, spec: ModeratedMediationSpec, categorical: dict[str, list[str]]) -> dict:
+    sample, kwargs, source = _process_inputs(data, spec, categorical)
+    res = moderated_mediation(sample, spec.x, spec.mediator, spec.moderator, spec.outcome, stage=spec.stage, **kwargs)
+    return {"type": "moderated_mediation", **_name_terms(res, source)}
 
 
 def _clusters(data: pd.DataFrame, cluster: str | None) -> pd.Series | None:
@@ -228,29 +248,6 @@ def _clusters(data: pd.DataFrame, cluster: str | None) -> pd.Series | None:
     if cluster is None or cluster not in data or data[cluster].nunique() < 2:
         return None
     return data[cluster]
-
-
-def _moderated_mediation(data: pd.DataFrame, spec: ModeratedMediationSpec, categorical: dict[str, list[str]]) -> dict:
-    sample = data[spec.variables].dropna()
-    covs, source = design_matrix(sample, spec.covariates, categorical)
-    covs = covs.loc[:, covs.std() > 0]
-    res = moderated_mediation(
-        sample,
-        spec.x,
-        spec.mediator,
-        spec.moderator,
-        spec.outcome,
-        covariates=covs,
-        stage=spec.stage,
-        n_boot=spec.n_boot,
-        seed=spec.seed,
-        level=spec.level,
-        clusters=_clusters(data, spec.cluster),
-        dummies=frozenset(c for c in covs.columns if source[c] in categorical),
-    )
-    for name, term in res["terms"].items():
-        term["term"] = source.get(name, name)
-    return {"type": "moderated_mediation", **res}
 
 
 def run_models(data: pd.DataFrame, plan: Plan, inst: Instrument) -> dict[str, dict]:
