@@ -18,7 +18,7 @@ import pytest
 from jianfu import faults, workflow
 from jianfu import pipeline as engine
 from jianfu.doctor import check, repair
-from jianfu.store import Store
+from jianfu.store import Store, table_name
 from jianfu.synth import simulate, write_survey
 
 WAVE = "2026-12"
@@ -175,7 +175,7 @@ def test_doctor_repairs_v1_losses_from_the_archive(inst, plan, uploads, plain, t
     assert check(settings) == []
     from jianfu.readers import sha256_file
 
-    table = "responses_cadre_burden_v1_0"
+    table = table_name(inst)
     victim = sha256_file(next(settings.processed_dir.rglob("*模板.xlsx")))
     with Store(settings.store_path) as store:
         # v1's loss: the file recorded as received, its rows never stored.
