@@ -32,7 +32,7 @@ def _store_state(settings) -> tuple[int, int]:
     with Store(settings.store_path, read_only=True) as store:
         return (
             store.con.execute("SELECT count(*) FROM files").fetchone()[0],
-            store.con.execute("SELECT count(*) FROM responses_cadre_burden_v1_0").fetchone()[0],
+            store.con.execute("SELECT count(*) FROM responses_cadre_burden_v2_0").fetchone()[0],
         )
 
 
