@@ -10,6 +10,8 @@ NEED=(
   libreoffice-writer-nogui   # the Word tables (.docx) converted to PDF
   ghostscript                # PDF -> PNG, to look at rendered documents
   fonts-droid-fallback       # a CJK font, so Chinese renders in those PDFs
+  chromium                   # the portal's browser test (Playwright drives the system Chromium)
+  pspp                       # the .sav export opened and summarised by an independent SPSS clone
 )
 
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
