@@ -12,8 +12,8 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
+from jianfu.ingest.template import write_template
 from jianfu.synth import simulate, write_survey
-from jianfu.template import write_template
 
 INJECTION = "=cmd|' /C calc'!A0"
 

@@ -1,4 +1,4 @@
-"""Content validity by expert panel (jianfu.cvi): published worked examples, the form round trip, bad input.
+"""Content validity by expert panel (jianfu.cvi.panel): published worked examples, the form round trip, bad input.
 
 References for the expected values
 ----------------------------------
@@ -25,7 +25,8 @@ from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from jianfu import paths
-from jianfu.cvi import (
+from jianfu.cvi.cli import cvi_app
+from jianfu.cvi.panel import (
     INSTRUCTIONS_SHEET,
     RATINGS_SHEET,
     RatingsError,
@@ -37,7 +38,6 @@ from jianfu.cvi import (
     write_cvi_result,
     write_rating_workbook,
 )
-from jianfu.cvi_cli import cvi_app
 from jianfu.instrument import parse_instrument
 
 # (N, A, I-CVI, p_c, κ*, evaluation) as printed (two decimals; p_c three).

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from jianfu.report import SHEETS
+from jianfu.report.workbook import SHEETS
 from jianfu_flows.cli import app
 
 # The contract's flags; more may be added (``invalid`` was).
@@ -71,7 +71,7 @@ def test_flow_end_to_end(prefect_harness, inst, survey, survey_files, tmp_path, 
     assert (tmp_path / "data" / "store" / "jianfu.duckdb").exists()
 
     # No name, phone number or IP from the input reaches the store, the report or the logs.
-    from jianfu.store import Store
+    from jianfu.store.database import Store
 
     with Store(tmp_path / "data" / "store" / "jianfu.duckdb", read_only=True) as store:
         stored = store.rows(inst).astype(str).to_csv() + store.con.execute("SELECT * FROM files").df().to_csv()

@@ -18,7 +18,7 @@ import pytest
 from jianfu import faults, workflow
 from jianfu import pipeline as engine
 from jianfu.doctor import check, repair
-from jianfu.store import Store, table_name
+from jianfu.store.database import Store, table_name
 from jianfu.synth import simulate, write_survey
 
 WAVE = "2026-12"
@@ -127,7 +127,7 @@ def test_a_kill_at_any_stage_then_a_plain_rerun_equals_a_plain_run(inst, plan, u
     if settings.store_path.exists():
         with Store(settings.store_path, read_only=True) as store:
             stored = {f["sha256"] for f in store.all_files()}
-    from jianfu.readers import sha256_file
+    from jianfu.ingest.readers import sha256_file
 
     waiting = {sha256_file(p) for p in settings.inbox_dir.rglob("*") if p.is_file()}
     assert {sha256_file(p) for p in uploads.rglob("*") if p.is_file()} <= stored | waiting
@@ -173,7 +173,7 @@ def test_doctor_repairs_v1_losses_from_the_archive(inst, plan, uploads, plain, t
     settings = _setup(uploads, tmp_path)
     workflow.process_inbox(inst, plan, WAVE, settings, settle_seconds=0)
     assert check(settings) == []
-    from jianfu.readers import sha256_file
+    from jianfu.ingest.readers import sha256_file
 
     table = table_name(inst)
     victim = sha256_file(next(settings.processed_dir.rglob("*模板.xlsx")))

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from jianfu.ingest import ingest_file, parse_duration
+from jianfu.ingest.parse import ingest_file, parse_duration
+from jianfu.ingest.readers import Limits
+from jianfu.ingest.template import write_template
 from jianfu.instrument import FLAG_NAMES
-from jianfu.quality import flag_quality
-from jianfu.readers import Limits
+from jianfu.quality.flags import flag_quality
 from jianfu.synth import survey_table
-from jianfu.template import write_template
 
 
 @pytest.mark.parametrize("fmt", ["wjx-text", "wjx-code", "template", "csv", "tencent"])

@@ -84,7 +84,9 @@ def test_every_item_text_is_a_whole_sentence_in_both_languages(inst):
 
 
 def test_unknown_key_is_refused_with_its_line():
-    text = paths.DEFAULT_INSTRUMENT.read_text(encoding="utf-8").replace("id: cadre_burden\n", "id: cadre_burden\ncolour: red\n", 1)
+    text = paths.DEFAULT_INSTRUMENT.read_text(encoding="utf-8").replace(
+        "id: cadre_burden\n", "id: cadre_burden\ncolour: red\n", 1
+    )
     with pytest.raises(InstrumentError) as exc:
         parse_instrument(text, "x.yaml")
     assert any(p.startswith("colour (line") for p in exc.value.problems)

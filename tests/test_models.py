@@ -19,11 +19,11 @@ import statsmodels.api as sm
 from semopy.examples import holzinger39
 
 from jianfu.analysis import run_models
-from jianfu.mediation import bootstrap_indirect, mediation
-from jianfu.moderation import critical_value, johnson_neyman, simple_slopes
-from jianfu.multilevel import icc, random_intercept
 from jianfu.plan import PlanError, load_plan
-from jianfu.regression import fit_hierarchical
+from jianfu.stats.mediation import bootstrap_indirect, mediation
+from jianfu.stats.moderation import critical_value, johnson_neyman, simple_slopes
+from jianfu.stats.multilevel import icc, random_intercept
+from jianfu.stats.regression import fit_hierarchical
 from jianfu.synth import population_coefficients, simulate, structural_model_for
 
 EMPOWERMENT = [

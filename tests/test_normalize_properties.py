@@ -7,10 +7,10 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jianfu.ingest import _likert_lookup, _map_column
+from jianfu.ingest.parse import _likert_lookup, _map_column
 from jianfu.normalize import header_key, value_key
-from jianfu.reliability import cronbach_alpha
 from jianfu.scoring import reverse_key
+from jianfu.stats.reliability import cronbach_alpha
 
 
 @settings(max_examples=500)

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from jianfu import pipeline as engine
 from jianfu import workflow
 from jianfu.progress import reporting
-from jianfu.store import Store
+from jianfu.store.database import Store
 from jianfu.synth import simulate, write_survey
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from jianfu import pipeline as engine
 from jianfu import workflow
-from jianfu.ingest import ingest_file
-from jianfu.store import Store
+from jianfu.ingest.parse import ingest_file
+from jianfu.store.database import Store
 from jianfu.synth import simulate, survey_table
 
 

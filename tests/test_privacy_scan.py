@@ -19,7 +19,7 @@ import pytest
 
 from jianfu import pipeline as engine
 from jianfu import workflow
-from jianfu.store import Store
+from jianfu.store.database import Store
 from jianfu.synth import simulate, survey_table, write_survey
 
 #: Identifiers as respondents write them, with the digits that must not survive anywhere.

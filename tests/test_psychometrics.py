@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from semopy.examples import holzinger39
 
-from jianfu import cfa, structure
-from jianfu.descriptives import compare_groups, correlation_table, stars
-from jianfu.reliability import item_analysis, omega_total
+from jianfu.stats import cfa, structure
+from jianfu.stats.descriptives import compare_groups, correlation_table, stars
+from jianfu.stats.reliability import item_analysis, omega_total
 
 ITEMS = [f"x{i}" for i in range(1, 10)]
 FACTORS = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}

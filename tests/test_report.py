@@ -16,9 +16,9 @@ from openpyxl import load_workbook
 
 from jianfu import pipeline as engine
 from jianfu import workflow
-from jianfu.report import CHART_SHEETS, SHEETS, sheet_names, write_report
-from jianfu.report_style import STAT, P
-from jianfu.report_text import findings
+from jianfu.report.styles import STAT, P
+from jianfu.report.text import findings
+from jianfu.report.workbook import CHART_SHEETS, SHEETS, sheet_names, write_report
 from jianfu.synth import simulate, write_survey
 
 INJECTION = '=HYPERLINK("http://x","y")'

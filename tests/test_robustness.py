@@ -20,9 +20,9 @@ from corpus import INJECTION, build
 from openpyxl import load_workbook
 
 from jianfu import pipeline as engine
-from jianfu.inbox import scan_inbox
-from jianfu.ingest import ingest_file
-from jianfu.readers import sha256_file
+from jianfu.ingest.parse import ingest_file
+from jianfu.ingest.readers import sha256_file
+from jianfu.store.inbox import scan_inbox
 
 JIANFU = [sys.executable, "-m", "jianfu_flows.cli"]
 
@@ -183,7 +183,7 @@ def test_killed_run_repeated_leaves_each_row_once_and_a_complete_report(inst, co
     proc = subprocess.run([*args[:-1], "--json", good], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads(proc.stdout)
-    from jianfu.store import Store
+    from jianfu.store.database import Store
 
     with Store(tmp_path / "data" / "store" / "jianfu.duckdb", read_only=True) as store:
         rows = store.rows(inst)

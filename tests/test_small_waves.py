@@ -42,10 +42,10 @@ def _reasons(obj) -> list[dict]:
 def test_small_waves_get_a_report_with_reasons(inst, plan, tmp_path, n, keep, accepted):
     summary = _wave(inst, plan, tmp_path, n, keep)
     assert summary["rows"]["accepted"] == accepted
-    json.dumps(summary, default=str)  # serialisable as it stands
+    json.dumps(summary.to_json(), allow_nan=False)  # plain JSON, no NaN
     wb = load_workbook(summary["report"])
     assert wb.sheetnames[0] == "摘要" and "回归结果" in wb.sheetnames
-    reasons = _reasons(summary)
+    reasons = _reasons(summary.to_json())
     if accepted <= 12:
         # The plan's models cannot all be fitted on so few rows, and the summary says why, in both languages.
         assert reasons and all(r["zh"] and r["en"] for r in reasons)

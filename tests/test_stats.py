@@ -17,9 +17,9 @@ import statsmodels.api as sm
 from scipy import stats
 
 from jianfu.plan import Block, ModelSpec
-from jianfu.regression import fit_hierarchical
-from jianfu.reliability import cronbach_alpha, omega_total
 from jianfu.scoring import score_scales
+from jianfu.stats.regression import fit_hierarchical
+from jianfu.stats.reliability import cronbach_alpha, omega_total
 
 
 def test_alpha_matches_pingouin_reference_datasets():
@@ -133,8 +133,8 @@ def test_few_clusters_use_cr2_and_one_unit_hc3():
 
 
 def test_quality_flags_follow_the_yaml(inst, survey_files, survey):
-    from jianfu.ingest import ingest_file
-    from jianfu.quality import flag_quality
+    from jianfu.ingest.parse import ingest_file
+    from jianfu.quality.flags import flag_quality
 
     frame = ingest_file(survey_files["wjx-code"], inst).frame
     on = flag_quality(frame, inst)

@@ -11,7 +11,7 @@ def test_two_identical_runs_store_every_row_exactly_once(inst, survey_files, set
         results = [pipeline.ingest_one(f, inst, settings) for f in files]
         frame = pipeline.clean(results, inst)
         pipeline.store_rows(frame, results, inst, "2026-10", settings)
-    from jianfu.store import Store
+    from jianfu.store.database import Store
 
     with Store(settings.store_path) as store:
         rows = store.rows(inst)

@@ -11,17 +11,17 @@ import math
 import numpy as np
 import pandas as pd
 
-from . import cfa, structure
-from .descriptives import compare_groups, correlation_table, describe
-from .instrument import Instrument
-from .mediation import mediation
-from .moderated_mediation import moderated_mediation
-from .stats.multiplicity import adjust
-from .plan import MediationSpec, ModeratedMediationSpec, Plan
-from .regression import design_matrix, fit_hierarchical
-from .reliability import cronbach_alpha, item_analysis, omega_total, response_distribution
-from .scoring import keyed_items
-from .stats.estimable import NotEstimable, not_estimable
+from jianfu.instrument import Instrument
+from jianfu.plan import MediationSpec, ModeratedMediationSpec, Plan
+from jianfu.scoring import keyed_items
+from jianfu.stats import cfa, structure
+from jianfu.stats.descriptives import compare_groups, correlation_table, describe
+from jianfu.stats.estimable import NotEstimable, not_estimable
+from jianfu.stats.mediation import mediation
+from jianfu.stats.moderated_mediation import moderated_mediation
+from jianfu.stats.multiplicity import adjust
+from jianfu.stats.regression import design_matrix, fit_hierarchical
+from jianfu.stats.reliability import cronbach_alpha, item_analysis, omega_total, response_distribution
 
 __all__ = ["scale_statistics", "run_models", "analysis_frame", "psychometrics", "table"]
 
@@ -121,8 +121,16 @@ def _measurement_model(keyed: pd.DataFrame, inst: Instrument) -> dict[str, list[
     }
 
 
+#: Seed of the random data in Horn's parallel analysis (recorded in the run's provenance).
+PARALLEL_ANALYSIS_SEED = 20240601
+
+
 def psychometrics(
-    accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan | None = None, seed: int = 20240601
+    accepted: pd.DataFrame,
+    scores: pd.DataFrame,
+    inst: Instrument,
+    plan: Plan | None = None,
+    seed: int = PARALLEL_ANALYSIS_SEED,
 ) -> dict:
     """Validity evidence and descriptives over all first-order scales.
 

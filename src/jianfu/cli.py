@@ -17,10 +17,11 @@ from typing import Annotated
 
 import typer
 
-from . import paths
-from .cvi_cli import cvi_app
-from .instrument import InstrumentError, load_instrument
-from .plan import PlanError
+from jianfu import paths
+from jianfu.cvi.cli import cvi_app
+from jianfu.instrument import InstrumentError, load_instrument
+from jianfu.plan import PlanError
+from jianfu.summary import json_safe
 
 app = typer.Typer(
     add_completion=False,
@@ -64,7 +65,7 @@ def _load(instrument: Path):
 
 def _load_with_plan(instrument: Path):
     """The instrument and its analysis plan, checked before anything runs (exit 2 with every problem)."""
-    from .plan import load_plan
+    from jianfu.plan import load_plan
 
     inst = _load(instrument)
     plan_path = paths.analysis_plan_for(instrument)
@@ -90,14 +91,8 @@ def _dump(obj: dict) -> str:
 
 
 def _clean_json(obj):
-    """NaN/inf are not JSON: they become null."""
-    if isinstance(obj, float):
-        return obj if obj == obj and abs(obj) != float("inf") else None
-    if isinstance(obj, dict):
-        return {k: _clean_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean_json(v) for v in obj]
-    return obj
+    """NaN/inf are not JSON: they become null; a typed summary becomes its JSON form."""
+    return json_safe(obj)
 
 
 class _RichProgress:
@@ -126,7 +121,7 @@ class _RichProgress:
         self.bar.stop()
 
     def start(self, name: str, total: int | None) -> None:
-        from .progress import STAGE_LABELS
+        from jianfu.progress import STAGE_LABELS
 
         self.tasks[name] = self.bar.add_task(STAGE_LABELS.get(name, name), total=total or 1)
 
@@ -140,7 +135,7 @@ class _RichProgress:
 
 def _progress():
     """A progress bar when a person is watching stderr; nothing otherwise (CI, schedules, pipes)."""
-    from .progress import reporting
+    from jianfu.progress import reporting
 
     if sys.stderr.isatty() and not os.environ.get("JIANFU_NO_PROGRESS"):
         bar = _RichProgress()
@@ -168,9 +163,9 @@ def doctor(
     json_: JsonOpt = False,
 ) -> None:
     """Check that the archive, the files table and the stored rows agree (exit 1 if not); --repair fixes them."""
-    from .doctor import check
-    from .doctor import repair as mend
-    from .pipeline import Settings
+    from jianfu.doctor import check
+    from jianfu.doctor import repair as mend
+    from jianfu.pipeline import Settings
 
     settings = Settings()
     findings = check(settings)
@@ -202,7 +197,7 @@ def validate(
     json_: JsonOpt = False,
 ) -> None:
     """Check files and list every problem; writes nothing and never starts Prefect."""
-    from .pipeline import validate_files
+    from jianfu.pipeline import validate_files
 
     inst, _ = _load_with_plan(instrument)
     result = _clean_json(validate_files(files, inst, sheet=sheet, strict=strict))
@@ -222,7 +217,7 @@ def template(
     ),
 ) -> None:
     """Write the upload template HR offices fill in."""
-    from .template import write_template
+    from jianfu.ingest.template import write_template
 
     print(write_template(_load(instrument), output))
 
@@ -239,7 +234,7 @@ def synth(
     json_: JsonOpt = False,
 ) -> None:
     """Generate a synthetic survey with known injected data-quality problems."""
-    from .synth import FORMATS, simulate, write_survey
+    from jianfu.synth import FORMATS, simulate, write_survey
 
     if format not in FORMATS:
         _err(f"未知格式 unknown format {format!r}; 可选 choose one of: {', '.join(FORMATS)}")
@@ -259,7 +254,7 @@ def docs(
     output: Annotated[Path, typer.Option("-o", "--output")] = paths.PROJ_ROOT / "docs" / "instrument.md",
 ) -> None:
     """Write the instrument documentation (constructs, items, reverse keys, seed sources)."""
-    from .docs import instrument_markdown
+    from jianfu.docs import instrument_markdown
 
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(instrument_markdown(_load(instrument)), encoding="utf-8")

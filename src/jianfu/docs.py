@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .instrument import Instrument
+from jianfu.instrument import Instrument
 
 __all__ = ["instrument_markdown"]
 
@@ -71,8 +71,10 @@ def instrument_markdown(inst: Instrument) -> str:
         lines.append("")
     lines += ["## Demographics", "", "| id | 题目 | question | options |", "|---|---|---|---|"]
     for d in inst.demographics:
-        opts = "、".join(d.options) if d.options else (
-            f"from the `{d.options_from}` list（从名单中选择）" if d.options_from else "free text（自由填写）"
+        opts = (
+            "、".join(d.options)
+            if d.options
+            else (f"from the `{d.options_from}` list（从名单中选择）" if d.options_from else "free text（自由填写）")
         )
         lines.append(f"| `{d.id}` | {_cell(d.text.zh)} | {_cell(d.text.en)} | {opts} |")
     lines += ["", "## Attention checks", ""]

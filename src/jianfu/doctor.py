@@ -24,9 +24,9 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .instrument import Instrument, load_instrument
-from .readers import sha256_file
-from .store import FileRecord, Store, archive_file, private_dir
+from jianfu.ingest.readers import sha256_file
+from jianfu.instrument import Instrument, load_instrument
+from jianfu.store.database import FileRecord, Store, archive_file, private_dir
 
 __all__ = ["Finding", "check", "repair"]
 
@@ -164,7 +164,7 @@ def _instrument_for(key: str, instruments_dir: Path, default: Instrument) -> Ins
 
 def repair(settings, findings: list[Finding], default: Instrument, instruments_dir: Path) -> list[Finding]:
     """Repair what the archive allows; returns ``findings`` with ``repaired`` set."""
-    from . import pipeline  # the ingest and clean stages; imported here to keep `check` light
+    from jianfu import pipeline  # the ingest and clean stages; imported here to keep `check` light
 
     archive = _archive(settings)
     copies = _copies(settings)

@@ -21,7 +21,7 @@ Examples
 
 from __future__ import annotations
 
-from .plan import Finding, Plan
+from jianfu.plan import Finding, Plan
 
 __all__ = ["evaluate", "verdict", "render", "VERDICTS"]
 

@@ -8,22 +8,24 @@ mapping silently cuts a text and turns the rest into a stray key, so nothing unk
 
 Examples
 --------
+>>> from jianfu import paths
 >>> from jianfu.instrument import load_instrument
->>> inst = load_instrument("instruments/cadre_burden.yaml")  # doctest: +SKIP
->>> [s.id for s in inst.first_order_scales][:2]               # doctest: +SKIP
+>>> inst = load_instrument(paths.DEFAULT_INSTRUMENT)
+>>> [s.id for s in inst.first_order_scales][:2]
 ['accountability_pressure', 'blame_avoidance']
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from .errors import InstrumentError
+from jianfu.errors import InstrumentError
 
 __all__ = [
     "Text",
@@ -216,6 +218,14 @@ FLAG_NAMES = ("speeder", "straightline", "attention", "incomplete", "duplicate",
 class Instrument(_Model):
     """A questionnaire: scales, demographics, attention checks, open questions and quality rules."""
 
+    #: sha256 of the YAML it was loaded from (provenance); see :attr:`source_sha256`.
+    _source_sha256: str | None = PrivateAttr(default=None)
+
+    @property
+    def source_sha256(self) -> str | None:
+        """sha256 of the YAML the instrument was loaded from; ``None`` for one built in code."""
+        return self._source_sha256
+
     id: str
     version: str
     title: Text
@@ -291,9 +301,13 @@ def _semantic_problems(inst: Instrument) -> list[tuple[tuple[Any, ...], str]]:
     for si, s in enumerate(inst.scales):
         for ii, item in enumerate(s.items):
             if not item.text.en.rstrip().endswith(_SENTENCE_END):
-                problems.append((("scales", si, "items", ii, "text", "en"),
-                                 f"{item.id}: the English text {item.text.en!r} does not end a sentence — cut short by "
-                                 "an unquoted comma? Quote the whole text"))
+                problems.append(
+                    (
+                        ("scales", si, "items", ii, "text", "en"),
+                        f"{item.id}: the English text {item.text.en!r} does not end a sentence — cut short by "
+                        "an unquoted comma? Quote the whole text",
+                    )
+                )
     for ai, a in enumerate(inst.attention_checks):
         ids.append((("attention_checks", ai, "id"), a.id))
         rs = inst.response_scales.get(a.response_scale)
@@ -370,6 +384,7 @@ def parse_instrument(text: str, path: str | Path = "<string>") -> Instrument:
     semantic = _semantic_problems(inst)
     if semantic:
         raise InstrumentError(path, [_fmt(loc, msg, tree) for loc, msg in semantic])
+    inst._source_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return inst
 
 
@@ -380,7 +395,9 @@ def load_instrument(path: str | Path) -> Instrument:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InstrumentError(path, [f"cannot read the file: {exc.strerror}"]) from None
-    return parse_instrument(text, path)
+    inst = parse_instrument(text, path)
+    inst._source_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()  # the file's bytes, as sha256sum shows
+    return inst
 
 
 def dump_instrument(inst: Instrument) -> str:

@@ -13,15 +13,16 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from . import paths
-from .ingest import IngestResult, ingest_file
-from .instrument import FLAG_NAMES, Instrument, load_instrument
-from .plan import Plan, load_plan
-from .privacy import load_secret
-from .quality import flag_quality
-from .readers import Limits, sha256_file
-from .scoring import score_scales
-from .store import FileRecord, Store, archive_file
+from jianfu import paths
+from jianfu.ingest.parse import IngestResult, ingest_file
+from jianfu.ingest.readers import Limits, sha256_file
+from jianfu.instrument import FLAG_NAMES, Instrument, load_instrument
+from jianfu.plan import Plan, load_plan
+from jianfu.privacy import load_secret
+from jianfu.quality.flags import flag_quality
+from jianfu.scoring import score_scales
+from jianfu.store.database import FileRecord, Store, archive_file
+from jianfu.summary import FileSummary, RunSummary
 
 # The statistics and report stack (pingouin, statsmodels, semopy, openpyxl charts) is imported
 # by the stages that need it, so `jianfu validate` answers a clerk in the time it takes to parse.
@@ -136,11 +137,16 @@ def clean(results: list[IngestResult], inst: Instrument) -> pd.DataFrame:
         return pd.DataFrame()
     frame = pd.concat(frames, ignore_index=True)
     flags = flag_quality(frame, inst)
-    frame["status"] = flags["quarantined"].map({True: "quarantined", False: "accepted"})
-    frame["reasons"] = flags["reasons"]
-    for name in FLAG_NAMES:
-        frame[f"_flag_{name}"] = flags[name]
-    return frame
+    added = pd.DataFrame(
+        {
+            "status": flags["quarantined"].map({True: "quarantined", False: "accepted"}),
+            "reasons": flags["reasons"],
+            **{f"_flag_{name}": flags[name] for name in FLAG_NAMES},
+        },
+        index=frame.index,
+    )
+    # One concat instead of a column at a time: the frame is wide (an item per column) and would fragment.
+    return pd.concat([frame.drop(columns=[c for c in added if c in frame], errors="ignore"), added], axis=1)
 
 
 def store_rows(
@@ -168,7 +174,7 @@ def score(frame: pd.DataFrame, inst: Instrument) -> tuple[pd.DataFrame, pd.DataF
 
 
 def model(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan) -> tuple[dict, dict]:
-    from .analysis import analysis_frame, run_models, scale_statistics
+    from jianfu.analysis import analysis_frame, run_models, scale_statistics
 
     if accepted.empty:
         return {}, {}
@@ -179,15 +185,15 @@ def model(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: 
 
 def validity(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan) -> dict:
     """Factor structure, CFA, validity tables, descriptives, correlations, group comparisons."""
-    from .analysis import psychometrics
+    from jianfu.analysis import psychometrics
 
     return psychometrics(accepted, scores, inst, plan) if not accepted.empty else {}
 
 
 def overview(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, headline: str | None = None) -> dict:
     """Sample profile, unit comparison (small units suppressed; the ``headline`` scale first) and open answers."""
-    from .analysis import analysis_frame
-    from .profile import open_answers, sample_profile, unit_comparison
+    from jianfu.analysis import analysis_frame
+    from jianfu.report.profile import open_answers, sample_profile, unit_comparison
 
     if accepted.empty:
         return {"sample": [], "units": [], "open_answers": []}
@@ -204,14 +210,14 @@ def overview(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, hea
 
 def hypotheses(models: dict, plan: Plan) -> list[dict]:
     """Every finding the plan declares, with estimate, CI and verdict (:func:`jianfu.hypotheses.evaluate`)."""
-    from .hypotheses import evaluate
+    from jianfu.hypotheses import evaluate
 
     return evaluate(models, plan)
 
 
 def compare_waves(inst: Instrument, wave: str, settings: Settings) -> dict | None:
     """This wave against earlier waves of the same instrument version in the store."""
-    from .profile import wave_comparison
+    from jianfu.report.profile import wave_comparison
 
     if not settings.store_path.exists():
         return None
@@ -228,11 +234,11 @@ def summarise(
     models: dict,
     psychometrics: dict | None = None,
     extras: dict | None = None,
-) -> dict:
-    """The run summary: the object ``jianfu run --json`` prints (see the README for its keys).
+) -> RunSummary:
+    """The run summary (:class:`~jianfu.summary.RunSummary`); ``jianfu run --json`` prints its JSON form.
 
     ``results`` are this run's ingest results or, for a report rebuilt from the store, the
-    stored file entries (:meth:`jianfu.store.Store.files`).
+    stored file entries (:meth:`jianfu.store.database.Store.files`).
     """
     files, first = [], {}
     for r in results:
@@ -251,24 +257,22 @@ def summarise(
         entry["accepted"] = int((part["status"] == "accepted").sum()) if part is not None else 0
         entry["quarantined"] = int((part["status"] == "quarantined").sum()) if part is not None else 0
         entry["flags"] = {k: int(part[f"_flag_{k}"].sum()) if part is not None else 0 for k in FLAG_NAMES}
-        files.append(entry)
-    read = sum(f["rows"] or 0 for f in files if "copy_of" not in f)
+        files.append(FileSummary(**entry))
+    read = sum(f.rows or 0 for f in files if f.copy_of is None)
     accepted = int((frame["status"] == "accepted").sum()) if not frame.empty else 0
     quarantined = int((frame["status"] == "quarantined").sum()) if not frame.empty else 0
-    return {
-        "report": None,
-        "instrument": {"id": inst.id, "version": inst.version},
-        "wave": wave,
-        "generated_at": datetime.now().isoformat(timespec="seconds"),
-        "files": files,
-        "rows": {"read": read, "accepted": accepted, "quarantined": quarantined},
-        "flags": {k: int(frame[f"_flag_{k}"].sum()) if not frame.empty else 0 for k in FLAG_NAMES},
-        "flags_enabled": inst.quality.enabled_flags,
-        "scales": scale_stats,
-        "models": models,
-        "psychometrics": psychometrics or {},
+    return RunSummary(
+        instrument={"id": inst.id, "version": inst.version},
+        wave=wave,
+        files=files,
+        rows={"read": read, "accepted": accepted, "quarantined": quarantined},
+        flags={k: int(frame[f"_flag_{k}"].sum()) if not frame.empty else 0 for k in FLAG_NAMES},
+        flags_enabled=inst.quality.enabled_flags,
+        scales=scale_stats,
+        models=models,
+        psychometrics=psychometrics or {},
         **(extras or {}),
-    }
+    )
 
 
 def load_wave(inst: Instrument, wave: str, settings: Settings) -> tuple[pd.DataFrame, list[dict]]:
@@ -293,12 +297,12 @@ def load_wave(inst: Instrument, wave: str, settings: Settings) -> tuple[pd.DataF
     return rows, files
 
 
-def report(summary: dict, inst: Instrument, out_dir: str | Path, lang: str = "zh") -> Path:
+def report(summary: RunSummary, inst: Instrument, out_dir: str | Path, lang: str = "zh") -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    from .report import write_report
+    from jianfu.report.workbook import write_report
 
     suffix = "" if lang == "zh" else f"_{lang}"
-    name = f"jianfu_{inst.id}_{summary['wave']}_{stamp}{suffix}.xlsx".replace("/", "-")
+    name = f"jianfu_{inst.id}_{summary.wave}_{stamp}{suffix}.xlsx".replace("/", "-")
     return write_report(summary, inst, Path(out_dir) / name, lang=lang)
 
 
@@ -306,7 +310,7 @@ def export_datasets(frame: pd.DataFrame, inst: Instrument, report_path: str | Pa
     """Labelled analysis datasets next to the report (same stem): ``{format: path}`` (see :mod:`jianfu.export`)."""
     if not formats or frame.empty:
         return {}
-    from .export.datasets import write_datasets
+    from jianfu.export.datasets import write_datasets
 
     accepted = frame[frame["status"] == "accepted"]
     quarantined = frame[frame["status"] == "quarantined"]

@@ -33,14 +33,15 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, ValidationError
 
-from .errors import PlanError
-from .instrument import Instrument, Text, _fmt
+from jianfu.errors import PlanError
+from jianfu.instrument import Instrument, Text, _fmt
 
 __all__ = [
     "Block",
@@ -175,12 +176,24 @@ def _kind(value) -> str:
 
 
 AnyModel = Annotated[
-    Annotated[ModelSpec, Tag("ols")] | Annotated[MediationSpec, Tag("mediation")] | Annotated[ModeratedMediationSpec, Tag("moderated_mediation")],
+    Annotated[ModelSpec, Tag("ols")]
+    | Annotated[MediationSpec, Tag("mediation")]
+    | Annotated[ModeratedMediationSpec, Tag("moderated_mediation")],
     Discriminator(_kind),
 ]
 
 
 class Plan(_Model):
+    """The analysis plan: models (with their findings), group comparisons, report layout, exports."""
+
+    #: sha256 of the YAML it was loaded from (provenance); see :attr:`source_sha256`.
+    _source_sha256: str | None = PrivateAttr(default=None)
+
+    @property
+    def source_sha256(self) -> str | None:
+        """sha256 of the plan YAML; ``None`` for a plan built in code."""
+        return self._source_sha256
+
     instrument: str
     models: list[AnyModel]
     group_comparisons: list[str] = ["level", "leader"]
@@ -277,4 +290,5 @@ def load_plan(path: str | Path, inst: Instrument) -> Plan:
     ]
     if problems:
         raise PlanError(path, [_fmt(loc, msg, tree) for loc, msg in problems])
+    plan._source_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     return plan

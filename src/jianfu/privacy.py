@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .normalize import header_key, nfkc, value_key
+from jianfu.normalize import header_key, nfkc, value_key
 
 __all__ = [
     "pii_kind_of_header",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from .privacy import mask_text, mask_value
+from jianfu.privacy import mask_text, mask_value
 
 __all__ = ["Problem", "error", "warning"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .instrument import Instrument
+from jianfu.instrument import Instrument
 
 __all__ = ["reverse_key", "keyed_items", "score_scales"]
 

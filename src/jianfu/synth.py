@@ -32,9 +32,9 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import paths
-from .instrument import FLAG_NAMES, Instrument
-from .template import question_text
+from jianfu import paths
+from jianfu.ingest.template import question_text
+from jianfu.instrument import FLAG_NAMES, Instrument
 
 __all__ = [
     "SynthSurvey",
@@ -424,7 +424,7 @@ def _wjx_columns(inst: Instrument) -> list[tuple[str, str, str]]:
     """(header, kind, id) in 问卷星 order: personal data, then the questionnaire, numbered per question;
     a Likert grid's rows share its number and are written ``N、(row text)``.
     """
-    from .template import question_groups
+    from jianfu.ingest.template import question_groups
 
     cols: list[tuple[str, str, str]] = [("1、您的姓名：", "pii", "name"), ("2、您的手机号码：", "pii", "phone")]
     for number, (kind, ids) in enumerate(question_groups(inst), start=3):
@@ -513,7 +513,7 @@ def write_survey(survey: SynthSurvey, inst: Instrument, path: str | Path, fmt: F
     if fmt == "csv":
         table.to_csv(path, index=False, encoding="utf-8-sig")
     elif fmt == "template":
-        from .template import fill_template
+        from jianfu.ingest.template import fill_template
 
         fill_template(inst, table, path)
     else:

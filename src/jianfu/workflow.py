@@ -23,14 +23,16 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from . import faults
-from . import pipeline as stages
-from .inbox import Delivery, claim, file_away, receipts_for, records_for, scan_inbox, sort_deliveries
-from .ingest import IngestResult
-from .instrument import Instrument
-from .plan import Plan
-from .progress import stage
-from .store import FileRecord, Receipt, Store, archive_file
+from jianfu import faults
+from jianfu import pipeline as stages
+from jianfu.ingest.parse import IngestResult
+from jianfu.instrument import Instrument
+from jianfu.plan import Plan
+from jianfu.progress import stage
+from jianfu.provenance import provenance
+from jianfu.store.database import FileRecord, Receipt, Store, archive_file
+from jianfu.store.inbox import Delivery, claim, file_away, receipts_for, records_for, scan_inbox, sort_deliveries
+from jianfu.summary import RunSummary
 
 __all__ = [
     "Step",
@@ -127,7 +129,7 @@ def _pending_waves(inst: Instrument, settings: stages.Settings) -> list[str]:
         return store.unreported_waves(inst)
 
 
-def _report(summary: dict, inst: Instrument, out_dir: str | Path, lang: str) -> str:
+def _report(summary: RunSummary, inst: Instrument, out_dir: str | Path, lang: str) -> str:
     return str(stages.report(summary, inst, out_dir, lang=lang))
 
 
@@ -145,6 +147,7 @@ VALIDITY = Step("psychometrics", stages.validity)
 OVERVIEW = Step("overview", stages.overview)
 COMPARE_WAVES = Step("compare-waves", stages.compare_waves, io=True)
 SUMMARISE = Step("summarise", stages.summarise)
+PROVENANCE = Step("provenance", provenance)
 LOAD_WAVE = Step("load-wave", stages.load_wave, io=True)
 HYPOTHESES = Step("hypotheses", stages.hypotheses)
 EXPORT = Step("export", stages.export_datasets, io=True)
@@ -208,7 +211,7 @@ def analyse(
     *,
     extras: dict | None = None,
     execute: Executor | None = None,
-) -> dict:
+) -> RunSummary:
     """Every analysis step after cleaning: score → model → psychometrics → overview → waves → summary.
 
     ``results`` are this run's ingest results or, for a wave rebuilt from the store, its stored
@@ -226,7 +229,11 @@ def analyse(
         "hypotheses": execute.run(HYPOTHESES, models, plan),
         "layout": plan.report.model_dump(),
     }
-    return execute.run(SUMMARISE, results, frame, inst, wave, scale_stats, models, psychometrics, more | (extras or {}))
+    summary = execute.run(
+        SUMMARISE, results, frame, inst, wave, scale_stats, models, psychometrics, more | (extras or {})
+    )
+    summary.provenance = execute.run(PROVENANCE, summary, inst, plan)
+    return summary
 
 
 def run_files(
@@ -242,7 +249,7 @@ def run_files(
     exports: list[str] | None = None,
     strict: bool | None = None,
     execute: Executor | None = None,
-) -> dict:
+) -> RunSummary:
     """Files → archived, parsed, cleaned, stored, scored, modelled → report; returns the run summary.
 
     The same content given twice (the same export under two names) is analysed and stored once;
@@ -272,8 +279,8 @@ def run_files(
     with stage("model"):
         summary = analyse(frame, results, inst, plan, wave, settings, execute=execute)
     with stage("report"):
-        summary["report"] = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
-        summary["exports"] = execute.run(EXPORT, frame, inst, summary["report"], _formats(exports, plan))
+        summary.report = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
+        summary.exports = execute.run(EXPORT, frame, inst, summary.report, _formats(exports, plan))
         execute.run(MARK_REPORTED, inst, wave, settings)
     faults.point("reported")
     return summary
@@ -289,7 +296,7 @@ def rebuild_wave(
     lang: str = "zh",
     exports: list[str] | None = None,
     execute: Executor | None = None,
-) -> dict:
+) -> RunSummary:
     """A wave's report rebuilt from the store over every file received for it so far."""
     execute = execute or Direct()
     with stage("load"):
@@ -297,8 +304,8 @@ def rebuild_wave(
     with stage("model"):
         summary = analyse(rows, files, inst, plan, wave, settings, execute=execute)
     with stage("report"):
-        summary["report"] = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
-        summary["exports"] = execute.run(EXPORT, rows, inst, summary["report"], _formats(exports, plan))
+        summary.report = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
+        summary.exports = execute.run(EXPORT, rows, inst, summary.report, _formats(exports, plan))
         execute.run(MARK_REPORTED, inst, wave, settings)
     return summary
 
@@ -361,7 +368,7 @@ def process_inbox(
     reports, summary = {}, None
     for w in waves:
         s = rebuild_wave(inst, plan, w, settings, out=out, lang=lang, exports=exports, execute=execute)
-        reports[w] = s["report"]
+        reports[w] = s.report
         if w == wave:
             summary = s
     faults.point("reported")
@@ -400,7 +407,7 @@ def reanalyse_wave(
     lang: str = "zh",
     exports: list[str] | None = None,
     execute: Executor | None = None,
-) -> dict | None:
+) -> RunSummary | None:
     """Rebuild the report of ``wave`` (default: the latest wave in the store); None when there is none."""
     execute = execute or Direct()
     wave = wave or execute.run(LATEST_WAVE, inst, settings)

@@ -30,5 +30,5 @@ def reanalysis(
         print("reanalysis: no wave of this instrument version in the store")
         return None
     publish(summary, inst)
-    print(f"reanalysis of wave {summary['wave']}: report {summary['report']}")
+    print(f"reanalysis of wave {summary.wave}: report {summary.report}")
     return summary

@@ -18,7 +18,8 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.cache_policies import NO_CACHE
 
 from jianfu.instrument import FLAG_NAMES, Instrument
-from jianfu.report_text import findings
+from jianfu.report.text import findings
+from jianfu.summary import RunSummary
 from jianfu.workflow import Step
 
 #: Files parsed at once in one run: bounded (Prefect's default pool is not) and modest, since
@@ -59,53 +60,50 @@ class PrefectSteps:
             yield future.result()
 
 
-def log_files(summary: dict) -> None:
+def log_files(summary: RunSummary) -> None:
     """One log line per file: its outcome, never its content."""
-    for f in summary["files"]:
-        copy = f" (copy of {f['copy_of']})" if f.get("copy_of") else ""
+    for f in summary.files:
+        copy = f" (copy of {f.copy_of})" if f.copy_of else ""
         print(
-            f"{Path(f['path']).name}{copy}: {f['format']}, {f['status']}, {f['rows']} rows, "
-            f"{len(f['errors'])} error(s), {len(f['warnings'])} warning(s)"
+            f"{Path(f.path).name}{copy}: {f.format}, {f.status}, {f.rows} rows, "
+            f"{len(f.errors)} error(s), {len(f.warnings)} warning(s)"
         )
 
 
 @task(name="publish", cache_policy=NO_CACHE, persist_result=False)
-def publish(summary: dict, inst: Instrument) -> None:
+def publish(summary: RunSummary, inst: Instrument) -> None:
     """Artifacts of the run: a markdown summary, the quality flags per file, a link to the report."""
-    rows = summary["rows"]
+    rows = summary.rows
     lines = [
-        f"# {inst.title.zh} · {summary['wave']}",
+        f"# {inst.title.zh} · {summary.wave}",
         "",
-        f"- 读取 read: **{rows['read']}**, 有效 accepted: **{rows['accepted']}**, 隔离 quarantined: "
-        f"**{rows['quarantined']}**",
-        f"- 文件 files: {len(summary['files'])} ({sum(f['status'] == 'rejected' for f in summary['files'])} rejected)",
-        f"- 报告 report: `{summary.get('report')}`",
+        f"- 读取 read: **{rows.read}**, 有效 accepted: **{rows.accepted}**, 隔离 quarantined: **{rows.quarantined}**",
+        f"- 文件 files: {len(summary.files)} ({sum(f.status == 'rejected' for f in summary.files)} rejected)",
+        f"- 报告 report: `{summary.report}`",
         "",
         "## 主要发现 Key findings",
         "",
     ]
-    lines += (
-        [f"{k}. {line}" for k, line in enumerate(findings(summary, inst), start=1)] if summary.get("models") else []
-    )
+    lines += [f"{k}. {line}" for k, line in enumerate(findings(summary, inst), start=1)] if summary.models else []
     create_markdown_artifact("\n".join(lines), key="jianfu-summary", description="jianfu run summary")
     table = [
         {
-            "file": f["path"].rsplit("/", 1)[-1],
-            "office": f.get("office") or "",
-            "status": f["status"],
-            "rows": f["rows"],
-            "accepted": f.get("accepted", 0),
-            "quarantined": f.get("quarantined", 0),
-            **{k: f.get("flags", {}).get(k, 0) for k in FLAG_NAMES},
-            "errors": len(f["errors"]),
+            "file": Path(f.path).name,
+            "office": f.office or "",
+            "status": f.status,
+            "rows": f.rows,
+            "accepted": f.accepted,
+            "quarantined": f.quarantined,
+            **{k: f.flags.get(k, 0) for k in FLAG_NAMES},
+            "errors": len(f.errors),
         }
-        for f in summary["files"]
+        for f in summary.files
     ]
     create_table_artifact(table, key="jianfu-quality", description="quality flags per file")
-    if summary.get("report"):
+    if summary.report:
         create_link_artifact(
-            Path(summary["report"]).resolve().as_uri(),
-            link_text=Path(summary["report"]).name,
+            Path(summary.report).resolve().as_uri(),
+            link_text=Path(summary.report).name,
             key="jianfu-report",
             description="the Excel report",
         )

@@ -52,5 +52,5 @@ def survey_pipeline(
     )
     log_files(summary)
     publish(summary, inst)
-    print(f"report written: {summary['report']}")
+    print(f"report written: {summary.report}")
     return summary

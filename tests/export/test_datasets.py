@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from test_privacy_scan import INVALID_CELL, PLANTED, _assert_clean, _secrets
 
 from jianfu.export.datasets import FORMATS, build_export, variable_names, write_datasets
-from jianfu.ingest import ingest_file
+from jianfu.ingest.parse import ingest_file
 from jianfu.instrument import dump_instrument, parse_instrument
 from jianfu.pipeline import clean
 from jianfu.synth import simulate, survey_table

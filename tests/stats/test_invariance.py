@@ -23,10 +23,15 @@ REF = Path(__file__).parents[1] / "reference"
 FACTORS = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
 MEASURES = {"chisq": "chi2", "df": "df", "cfi": "cfi", "tli": "tli", "rmsea": "rmsea", "srmr": "srmr"}
 # R step name → (group.equal, group.partial)
-MODELS = {"configural": ((), ()), "metric": (("loadings",), ()), "scalar": (("loadings", "intercepts"), ()),
-          "strict": (("loadings", "intercepts", "residuals"), ()),
-          "partial": (("loadings", "intercepts"), ("x3", "x7")), "partial_x3": (("loadings", "intercepts"), ("x3",)),
-          "strict_partial": (("loadings", "intercepts", "residuals"), ("x3", "x7"))}
+MODELS = {
+    "configural": ((), ()),
+    "metric": (("loadings",), ()),
+    "scalar": (("loadings", "intercepts"), ()),
+    "strict": (("loadings", "intercepts", "residuals"), ()),
+    "partial": (("loadings", "intercepts"), ("x3", "x7")),
+    "partial_x3": (("loadings", "intercepts"), ("x3",)),
+    "strict_partial": (("loadings", "intercepts", "residuals"), ("x3", "x7")),
+}
 
 
 def _reference() -> dict[str, dict]:
@@ -36,9 +41,10 @@ def _reference() -> dict[str, dict]:
     for line in (REF / "invariance_reference.txt").read_text().splitlines():
         kind, *rest = line.split() or [""]
         if kind in n_keys:
-            keys, values = tuple(rest[:n_keys[kind]]), rest[n_keys[kind]:]
-            out[kind][keys if len(keys) > 1 else keys[0]] = {values[i]: float(values[i + 1])
-                                                             for i in range(0, len(values), 2)}
+            keys, values = tuple(rest[: n_keys[kind]]), rest[n_keys[kind] :]
+            out[kind][keys if len(keys) > 1 else keys[0]] = {
+                values[i]: float(values[i + 1]) for i in range(0, len(values), 2)
+            }
     return out
 
 
@@ -64,7 +70,7 @@ def fits(moments):
 
 def test_tutorial_chi_square_known_answers(fits):
     """The lavaan tutorial's figures: configural 115.851 (48), metric 124.044 (54), scalar 164.103 (60)."""
-    assert fits["configural"].groups == ["Pasteur", "Grant-White"]          # lavaan's order, first appearance
+    assert fits["configural"].groups == ["Pasteur", "Grant-White"]  # lavaan's order, first appearance
     got = [(round(fits[s].chi2, 3), fits[s].df) for s in ("configural", "metric", "scalar")]
     assert got == [(115.851, 48), (124.044, 54), (164.103, 60)]
 
@@ -108,7 +114,7 @@ def test_latent_means_and_loadings_match_lavaan(fits, ref):
     est = fits["metric"].estimates
     for (_, factor, item), r in ref["LOADING"].items():
         row = est[(est.op == "=~") & (est.lhs == factor) & (est.rhs == item) & (est.group == "Pasteur")]
-        if r["se"] == 0:                                     # the marker: fixed, not estimated
+        if r["se"] == 0:  # the marker: fixed, not estimated
             assert row.empty
         else:
             assert row.iloc[0]["est"] == pytest.approx(r["est"], abs=5e-4)
@@ -163,17 +169,17 @@ def _simulate(seed: int, nu_shift=None, lambda_2=None, n: int = 400) -> pd.DataF
     rng = np.random.default_rng(seed)
     frames = []
     for g, label in enumerate(["乡镇", "街道"]):
-        lam, nu = np.array([1, .9, .8, 1, .9, .8, .85]), np.full(7, 3.0)
+        lam, nu = np.array([1, 0.9, 0.8, 1, 0.9, 0.8, 0.85]), np.full(7, 3.0)
         if g == 1:
             nu = nu + (np.zeros(7) if nu_shift is None else np.asarray(nu_shift))
             lam = lam if lambda_2 is None else np.asarray(lambda_2)
-        eta = rng.multivariate_normal([0, .3 * g], [[1, .4], [.4, 1]], size=n)
-        x = nu + np.column_stack([eta[:, [0]] * lam[:3], eta[:, [1]] * lam[3:]]) + rng.normal(0, .6, size=(n, 7))
+        eta = rng.multivariate_normal([0, 0.3 * g], [[1, 0.4], [0.4, 1]], size=n)
+        x = nu + np.column_stack([eta[:, [0]] * lam[:3], eta[:, [1]] * lam[3:]]) + rng.normal(0, 0.6, size=(n, 7))
         frames.append(pd.DataFrame(x, columns=SIM_FACTORS["a"] + SIM_FACTORS["b"]).assign(level=label))
     return pd.concat(frames, ignore_index=True)
 
 
-ONE_INTERCEPT = [0, 0, 0, 0, 0, .5, 0]          # b3 is .5 higher in the second level
+ONE_INTERCEPT = [0, 0, 0, 0, 0, 0.5, 0]  # b3 is .5 higher in the second level
 
 
 @pytest.mark.slow
@@ -192,18 +198,18 @@ def test_partial_search_recovers_the_true_latent_mean():
     means = {m["factor"]: m for m in res["latent_means"]}
     assert means["b"]["est"] == pytest.approx(0.3, abs=2.5 * means["b"]["se"])
     assert means["a"]["est"] == pytest.approx(0.0, abs=2.5 * means["a"]["se"])
-    assert res["strict"]["change"]["holds"]            # residual variances are equal by construction
+    assert res["strict"]["change"]["holds"]  # residual variances are equal by construction
 
 
 def test_unequal_loadings_stop_at_configural():
-    res = invariance_ladder(_simulate(0, lambda_2=[1, .3, .8, 1, .9, .3, .85]), SIM_FACTORS, "level")
+    res = invariance_ladder(_simulate(0, lambda_2=[1, 0.3, 0.8, 1, 0.9, 0.3, 0.85]), SIM_FACTORS, "level")
     assert res["decision"] == "configural"
     assert res["metric"]["change"]["delta_cfi"] < -0.010 and res["latent_means"] is None
 
 
 def test_intercepts_beyond_a_third_of_items_stop_at_metric():
     """Two of a's three intercepts shifted in opposite directions: at most one may be freed."""
-    res = invariance_ladder(_simulate(0, nu_shift=[0, .6, -.6, 0, 0, 0, 0]), SIM_FACTORS, "level")
+    res = invariance_ladder(_simulate(0, nu_shift=[0, 0.6, -0.6, 0, 0, 0, 0]), SIM_FACTORS, "level")
     assert res["decision"] == "metric" and res["freed"] == [] and res["latent_means"] is None
     assert [s["factor"] for s in res["search"]].count("a") == 1
     assert not res["partial_scalar"]["change"]["holds"] and res["strict"] is None
@@ -211,7 +217,7 @@ def test_intercepts_beyond_a_third_of_items_stop_at_metric():
 
 def test_too_small_a_group_is_not_tested():
     data = _simulate(0)
-    data.loc[data.index[-395:], "level"] = None                # five 街道 rows stay
+    data.loc[data.index[-395:], "level"] = None  # five 街道 rows stay
     res = invariance_ladder(data, SIM_FACTORS, "level")
     assert res["decision"] == "not_tested" and res["estimable"] is False
     assert "街道" in res["reason"]["zh"] and "5 complete rows" in res["reason"]["en"]
@@ -236,7 +242,7 @@ def test_score_test_is_undefined_when_release_would_unidentify_a_mean():
     fit = fit_mgcfa(data, SIM_FACTORS, "level", equal=("loadings", "intercepts"), free_intercepts=("a2", "a3"))
     table = score_test_intercepts(fit).set_index("item")
     assert np.isnan(table.loc["a1", "chi2"]) and table["chi2"].drop("a1").notna().all()
-    assert table.index[0] == "b3"                               # the one true difference ranks first
+    assert table.index[0] == "b3"  # the one true difference ranks first
     assert score_test_intercepts(fit, []).empty
 
 
@@ -245,7 +251,7 @@ def test_configural_model_that_does_not_converge_is_not_tested():
     also stops with "the optimizer warns that a solution has NOT been found")."""
     rng = np.random.default_rng(0)
     eta = rng.normal(size=(50, 1))
-    x = np.clip(np.round(3 + eta * np.array([.8, .7, .6, .5]) + rng.normal(0, .8, size=(50, 4))), 1, 5)
+    x = np.clip(np.round(3 + eta * np.array([0.8, 0.7, 0.6, 0.5]) + rng.normal(0, 0.8, size=(50, 4))), 1, 5)
     data = pd.DataFrame(x, columns=list("abcd")).assign(grp=["A"] * 25 + ["B"] * 25)
     assert not fit_mgcfa(data, {"f": list("abcd")}, "grp").converged
     res = invariance_ladder(data, {"f": list("abcd")}, "grp")

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jianfu.moderated_mediation import moderated_mediation
 from jianfu.stats.estimable import NotEstimable
+from jianfu.stats.moderated_mediation import moderated_mediation
 
 REF = Path(__file__).parents[1] / "reference"
 

@@ -54,12 +54,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .. import __version__
-from ..instrument import FLAG_NAMES, Instrument
-from ..privacy import mask_text
-from ..profile import MIN_UNIT_N
-from ..report_text import Words
-from ..scoring import score_scales
+from jianfu import __version__
+from jianfu.instrument import FLAG_NAMES, Instrument
+from jianfu.privacy import mask_text
+from jianfu.report.profile import MIN_UNIT_N
+from jianfu.report.text import Words
+from jianfu.scoring import score_scales
 
 __all__ = [
     "FORMATS",
@@ -430,7 +430,7 @@ def build_export(
         The questionnaire the rows answer.
     suppress_below : int
         Units (and other answers from an outside list) with fewer accepted respondents keep their
-        code only (default :data:`jianfu.profile.MIN_UNIT_N`).
+        code only (default :data:`jianfu.report.profile.MIN_UNIT_N`).
     include_open_answers : bool
         Add the open answers, masked; left out by default since free text can identify a person
         even without a number in it.

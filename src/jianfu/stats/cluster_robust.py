@@ -77,7 +77,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, stats
 
-from .estimable import NotEstimable, require, require_full_rank
+from jianfu.stats.estimable import NotEstimable, require, require_full_rank
 
 __all__ = [
     "CR1_MIN_CLUSTERS",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import JianfuError
+from jianfu.errors import JianfuError
 
 __all__ = ["NotEstimable", "require", "require_full_rank", "not_estimable"]
 

@@ -54,8 +54,8 @@ import math
 import pandas as pd
 from scipy import stats
 
-from .estimable import NotEstimable
-from .mgcfa import GroupMoments, MGCFAFit, fit_mgcfa, group_moments, score_test_intercepts
+from jianfu.stats.estimable import NotEstimable
+from jianfu.stats.mgcfa import GroupMoments, MGCFAFit, fit_mgcfa, group_moments, score_test_intercepts
 
 __all__ = ["CHEN_2007", "DECISIONS", "RULE_TEXT", "invariance_ladder", "compare_steps", "partial_scalar_search"]
 
@@ -72,10 +72,10 @@ CHEN_2007 = {
 #: The rule as the report states it.
 RULE_TEXT = {
     "zh": "判定规则（Chen, 2007）：相邻模型间 ΔCFI ≥ −0.010、ΔRMSEA ≤ 0.015，且 ΔSRMR ≤ 0.030（载荷等值）"
-          "或 ≤ 0.010（截距、残差等值）时，认为该层级不变性成立；Δχ² 检验一并报告，供参考。",
+    "或 ≤ 0.010（截距、残差等值）时，认为该层级不变性成立；Δχ² 检验一并报告，供参考。",
     "en": "Rule (Chen, 2007): a step holds when, against the previous model, ΔCFI ≥ −.010, ΔRMSEA ≤ .015 and "
-          "ΔSRMR ≤ .030 (equal loadings) or ≤ .010 (equal intercepts, residual variances); the Δχ² test is "
-          "reported alongside.",
+    "ΔSRMR ≤ .030 (equal loadings) or ≤ .010 (equal intercepts, residual variances); the Δχ² test is "
+    "reported alongside.",
 }
 
 #: The values ``decision`` takes, from the weakest to the strongest invariance established.
@@ -102,19 +102,31 @@ def compare_steps(restricted: MGCFAFit, base: MGCFAFit, step: str, rule: dict = 
     """
     d_chi2, d_df = restricted.chi2 - base.chi2, restricted.df - base.df
     bounds = rule[step]
-    change = {"delta_chi2": float(d_chi2), "delta_df": int(d_df),
-              "p": float(stats.chi2.sf(d_chi2, d_df)) if d_df > 0 else float("nan"),
-              "delta_cfi": restricted.cfi - base.cfi, "delta_rmsea": restricted.rmsea - base.rmsea,
-              "delta_srmr": restricted.srmr - base.srmr}
-    change["holds"] = bool(restricted.converged and change["delta_cfi"] >= bounds["delta_cfi"]
-                           and change["delta_rmsea"] <= bounds["delta_rmsea"]
-                           and change["delta_srmr"] <= bounds["delta_srmr"])
+    change = {
+        "delta_chi2": float(d_chi2),
+        "delta_df": int(d_df),
+        "p": float(stats.chi2.sf(d_chi2, d_df)) if d_df > 0 else float("nan"),
+        "delta_cfi": restricted.cfi - base.cfi,
+        "delta_rmsea": restricted.rmsea - base.rmsea,
+        "delta_srmr": restricted.srmr - base.srmr,
+    }
+    change["holds"] = bool(
+        restricted.converged
+        and change["delta_cfi"] >= bounds["delta_cfi"]
+        and change["delta_rmsea"] <= bounds["delta_rmsea"]
+        and change["delta_srmr"] <= bounds["delta_srmr"]
+    )
     return change
 
 
-def partial_scalar_search(metric: MGCFAFit, scalar: MGCFAFit, factors: dict[str, list[str]],
-                          rule: dict = CHEN_2007, alpha: float = 0.05,
-                          max_free_share: float = 1 / 3) -> tuple[MGCFAFit | None, list[dict]]:
+def partial_scalar_search(
+    metric: MGCFAFit,
+    scalar: MGCFAFit,
+    factors: dict[str, list[str]],
+    rule: dict = CHEN_2007,
+    alpha: float = 0.05,
+    max_free_share: float = 1 / 3,
+) -> tuple[MGCFAFit | None, list[dict]]:
     """Release intercept constraints one at a time until the model passes the scalar rule.
 
     Parameters
@@ -153,8 +165,16 @@ def partial_scalar_search(metric: MGCFAFit, scalar: MGCFAFit, factors: dict[str,
         freed.append(best["item"])
         partial = current = fit_mgcfa(scalar.moments, factors, equal=scalar.equal, free_intercepts=tuple(freed))
         holds = compare_steps(partial, metric, "scalar", rule)["holds"]
-        steps.append({"item": best["item"], "factor": best["factor"], "chi2": float(best["chi2"]),
-                      "df": int(best["df"]), "p": float(best["p"]), "holds": holds})
+        steps.append(
+            {
+                "item": best["item"],
+                "factor": best["factor"],
+                "chi2": float(best["chi2"]),
+                "df": int(best["df"]),
+                "p": float(best["p"]),
+                "holds": holds,
+            }
+        )
         if holds:
             break
     return partial, steps
@@ -163,8 +183,10 @@ def partial_scalar_search(metric: MGCFAFit, scalar: MGCFAFit, factors: dict[str,
 def _latent_means(fit: MGCFAFit, factors: dict[str, list[str]]) -> list[dict]:
     est = fit.estimates
     rows = est[(est.op == "~1") & est.lhs.isin(list(factors)) & (est.group != fit.groups[0])]
-    return [{"group": r.group, "factor": r.lhs, "est": float(r.est), "se": float(r.se), "z": float(r.z),
-             "p": float(r.p)} for r in rows.itertuples()]
+    return [
+        {"group": r.group, "factor": r.lhs, "est": float(r.est), "se": float(r.se), "z": float(r.z), "p": float(r.p)}
+        for r in rows.itertuples()
+    ]
 
 
 def _step(fit: MGCFAFit, change: dict | None = None) -> dict:
@@ -174,8 +196,14 @@ def _step(fit: MGCFAFit, change: dict | None = None) -> dict:
     return out
 
 
-def invariance_ladder(data: pd.DataFrame | GroupMoments, factors: dict[str, list[str]], group: str | None = None,
-                      rule: dict = CHEN_2007, alpha: float = 0.05, max_free_share: float = 1 / 3) -> dict:
+def invariance_ladder(
+    data: pd.DataFrame | GroupMoments,
+    factors: dict[str, list[str]],
+    group: str | None = None,
+    rule: dict = CHEN_2007,
+    alpha: float = 0.05,
+    max_free_share: float = 1 / 3,
+) -> dict:
     """Test configural, metric, scalar (or partial scalar) and strict invariance of a measurement model.
 
     Parameters
@@ -220,31 +248,60 @@ def invariance_ladder(data: pd.DataFrame | GroupMoments, factors: dict[str, list
     judged here: read it against the usual cut-offs before reading the ladder.
     """
     items = [i for its in factors.values() for i in its]
-    empty = {"configural": None, "metric": None, "scalar": None, "partial_scalar": None, "strict": None,
-             "freed": [], "search": [], "score_tests": [], "latent_means": None, "reference_group": None,
-             "rule": RULE_TEXT}
+    empty = {
+        "configural": None,
+        "metric": None,
+        "scalar": None,
+        "partial_scalar": None,
+        "strict": None,
+        "freed": [],
+        "search": [],
+        "score_tests": [],
+        "latent_means": None,
+        "reference_group": None,
+        "rule": RULE_TEXT,
+    }
     try:
         mom = data if isinstance(data, GroupMoments) else group_moments(data, items, group)
         configural = fit_mgcfa(mom, factors)
     except NotEstimable as exc:
         return {**empty, "decision": "not_tested", **exc.result()}
     if not configural.converged:
-        return {**empty, "decision": "not_tested", "estimable": False,
-                "reason": {"zh": "构型模型未收敛，无法检验测量不变性",
-                           "en": "the configural model did not converge, so invariance cannot be tested"}}
+        return {
+            **empty,
+            "decision": "not_tested",
+            "estimable": False,
+            "reason": {
+                "zh": "构型模型未收敛，无法检验测量不变性",
+                "en": "the configural model did not converge, so invariance cannot be tested",
+            },
+        }
     if not configural.identified:
-        return {**empty, "decision": "not_tested", "estimable": False,
-                "reason": {"zh": "构型模型在这些数据上不可识别（如某组因子方差趋于 0），无法检验测量不变性",
-                           "en": "the configural model is not identified on these data (a factor variance near 0 "
-                                 "in a group, say), so invariance cannot be tested"}}
+        return {
+            **empty,
+            "decision": "not_tested",
+            "estimable": False,
+            "reason": {
+                "zh": "构型模型在这些数据上不可识别（如某组因子方差趋于 0），无法检验测量不变性",
+                "en": "the configural model is not identified on these data (a factor variance near 0 "
+                "in a group, say), so invariance cannot be tested",
+            },
+        }
     metric = fit_mgcfa(mom, factors, equal=("loadings",))
     scalar = fit_mgcfa(mom, factors, equal=("loadings", "intercepts"))
     c_metric = compare_steps(metric, configural, "metric", rule)
     c_scalar = compare_steps(scalar, metric, "scalar", rule)
-    out = {**empty, "groups": mom.labels, "reference_group": mom.labels[0], "n": configural.n,
-           "n_dropped": mom.n_dropped, "configural": _step(configural), "metric": _step(metric, c_metric),
-           "scalar": _step(scalar, c_scalar),
-           "score_tests": score_test_intercepts(scalar).to_dict("records")}
+    out = {
+        **empty,
+        "groups": mom.labels,
+        "reference_group": mom.labels[0],
+        "n": configural.n,
+        "n_dropped": mom.n_dropped,
+        "configural": _step(configural),
+        "metric": _step(metric, c_metric),
+        "scalar": _step(scalar, c_scalar),
+        "score_tests": score_test_intercepts(scalar).to_dict("records"),
+    }
     if not c_metric["holds"]:
         return {**out, "decision": "configural"}
     accepted = scalar if c_scalar["holds"] else None
@@ -252,14 +309,21 @@ def invariance_ladder(data: pd.DataFrame | GroupMoments, factors: dict[str, list
         partial, search = partial_scalar_search(metric, scalar, factors, rule, alpha, max_free_share)
         out["search"] = search
         if partial is not None:
-            out["partial_scalar"] = {**_step(partial, compare_steps(partial, metric, "scalar", rule)),
-                                     "freed": list(partial.free_intercepts)}
+            out["partial_scalar"] = {
+                **_step(partial, compare_steps(partial, metric, "scalar", rule)),
+                "freed": list(partial.free_intercepts),
+            }
             if out["partial_scalar"]["change"]["holds"]:
                 accepted = partial
         if accepted is None:
             return {**out, "decision": "metric"}
-    strict = fit_mgcfa(mom, factors, equal=("loadings", "intercepts", "residuals"),
-                       free_intercepts=accepted.free_intercepts)
-    return {**out, "decision": "scalar" if accepted is scalar else "partial_scalar",
-            "freed": list(accepted.free_intercepts), "latent_means": _latent_means(accepted, factors),
-            "strict": _step(strict, compare_steps(strict, accepted, "strict", rule))}
+    strict = fit_mgcfa(
+        mom, factors, equal=("loadings", "intercepts", "residuals"), free_intercepts=accepted.free_intercepts
+    )
+    return {
+        **out,
+        "decision": "scalar" if accepted is scalar else "partial_scalar",
+        "freed": list(accepted.free_intercepts),
+        "latent_means": _latent_means(accepted, factors),
+        "strict": _step(strict, compare_steps(strict, accepted, "strict", rule)),
+    }

@@ -53,7 +53,7 @@ import pandas as pd
 from scipy import optimize, stats
 from threadpoolctl import threadpool_limits
 
-from .estimable import require
+from jianfu.stats.estimable import require
 
 __all__ = ["EQUALITY_KINDS", "GroupMoments", "MGCFAFit", "group_moments", "fit_mgcfa", "score_test_intercepts"]
 
@@ -101,13 +101,13 @@ class _Layout:
 
     factors: list[str]
     items: list[str]
-    factor_of: np.ndarray       # (p,) factor index of each item
-    marker: np.ndarray          # (p,) bool, loading fixed at 1
-    lam: np.ndarray             # (G, p) θ index of item i's loading
-    theta: np.ndarray           # (G, p)
-    psi: np.ndarray             # (G, m, m), symmetric
-    nu: np.ndarray              # (G, p)
-    alpha: np.ndarray           # (G, m)
+    factor_of: np.ndarray  # (p,) factor index of each item
+    marker: np.ndarray  # (p,) bool, loading fixed at 1
+    lam: np.ndarray  # (G, p) θ index of item i's loading
+    theta: np.ndarray  # (G, p)
+    psi: np.ndarray  # (G, m, m), symmetric
+    nu: np.ndarray  # (G, p)
+    alpha: np.ndarray  # (G, m)
     names: list[str] = field(default_factory=list)
 
     @property
@@ -115,8 +115,13 @@ class _Layout:
         return len(self.names)
 
 
-def _layout(factors: dict[str, list[str]], n_groups: int, equal: tuple[str, ...],
-            free_intercepts: tuple[str, ...], labels: list[str]) -> _Layout:
+def _layout(
+    factors: dict[str, list[str]],
+    n_groups: int,
+    equal: tuple[str, ...],
+    free_intercepts: tuple[str, ...],
+    labels: list[str],
+) -> _Layout:
     fnames = list(factors)
     items = [i for its in factors.values() for i in its]
     p, m, G = len(items), len(fnames), n_groups
@@ -156,7 +161,7 @@ def _layout(factors: dict[str, list[str]], n_groups: int, equal: tuple[str, ...]
 def _matrices(lay: _Layout, theta_vec: np.ndarray, g: int):
     """Λ, Θ (diagonal as a vector), Ψ, ν and α of group ``g``."""
     p, m = len(lay.items), len(lay.factors)
-    th = np.append(theta_vec, 0.0)               # index −1 reads the appended 0
+    th = np.append(theta_vec, 0.0)  # index −1 reads the appended 0
     Lam = np.zeros((p, m))
     Lam[np.arange(p), lay.factor_of] = np.where(lay.marker, 1.0, th[lay.lam[g]])
     return Lam, th[lay.theta[g]], th[lay.psi[g]], th[lay.nu[g]], th[lay.alpha[g]]
@@ -167,7 +172,7 @@ def _jacobian(lay: _Layout, theta_vec: np.ndarray, g: int):
     Lam, th, Psi, nu, alpha = _matrices(lay, theta_vec, g)
     p, m = Lam.shape
     Sigma, mu = Lam @ Psi @ Lam.T + np.diag(th), nu + Lam @ alpha
-    dS, dmu = np.zeros((lay.q + 1, p, p)), np.zeros((lay.q + 1, p))   # row q collects fixed entries
+    dS, dmu = np.zeros((lay.q + 1, p, p)), np.zeros((lay.q + 1, p))  # row q collects fixed entries
     rows = np.arange(p)
     A = Lam @ Psi
     # ∂Σ/∂λ_ij = e_i a_j′ + a_j e_i′ with a_j = (ΛΨ)_{·j};  ∂μ/∂λ_ij = e_i α_j
@@ -213,13 +218,13 @@ class _Problem:
         ∂F_g/∂α = Λ′g_μ; entries shared across groups add up.
         """
         lay, p = self.lay, len(self.lay.items)
-        f, grad = 0.0, np.zeros(lay.q + 1)                  # the last slot collects fixed entries
+        f, grad = 0.0, np.zeros(lay.q + 1)  # the last slot collects fixed entries
         rows = np.arange(p)
         a_idx, b_idx = np.tril_indices(len(lay.factors))
         for g, S in enumerate(self.mom.covs):
             Lam, th, Psi, nu, alpha = _matrices(lay, theta_vec, g)
             Sigma = Lam @ Psi @ Lam.T + np.diag(th)
-            chol = np.linalg.cholesky(Sigma)                 # LinAlgError when Σ_g is not positive definite
+            chol = np.linalg.cholesky(Sigma)  # LinAlgError when Σ_g is not positive definite
             Si = np.linalg.inv(Sigma)
             d = self.mom.means[g] - nu - Lam @ alpha
             logdet = 2 * np.log(np.diag(chol)).sum()
@@ -241,7 +246,7 @@ class _Problem:
         for g in range(len(self.mom.covs)):
             Sigma, _, dS, dmu = _jacobian(self.lay, theta_vec, g)
             Si = np.linalg.inv(Sigma)
-            B = Si @ dS                                          # (q, p, p): Σ⁻¹ ∂Σ/∂θ_k
+            B = Si @ dS  # (q, p, p): Σ⁻¹ ∂Σ/∂θ_k
             # tr(B_k B_l) = Σ_ij B_k[i, j] B_l[j, i], one matrix product
             trace = B.reshape(len(B), -1) @ B.transpose(0, 2, 1).reshape(len(B), -1).T
             info += self.w[g] * (dmu @ Si @ dmu.T + 0.5 * trace)
@@ -304,8 +309,17 @@ class MGCFAFit:
 
     def fit_measures(self) -> dict:
         """``{chi2, df, p, cfi, tli, rmsea, srmr, converged, identified}`` as plain values (JSON-ready)."""
-        return {"chi2": self.chi2, "df": self.df, "p": self.p, "cfi": self.cfi, "tli": self.tli,
-                "rmsea": self.rmsea, "srmr": self.srmr, "converged": self.converged, "identified": self.identified}
+        return {
+            "chi2": self.chi2,
+            "df": self.df,
+            "p": self.p,
+            "cfi": self.cfi,
+            "tli": self.tli,
+            "rmsea": self.rmsea,
+            "srmr": self.srmr,
+            "converged": self.converged,
+            "identified": self.identified,
+        }
 
 
 def _fit_measures(prob: _Problem, theta_vec: np.ndarray) -> dict:
@@ -314,8 +328,9 @@ def _fit_measures(prob: _Problem, theta_vec: np.ndarray) -> dict:
     chi2 = float(mom.n @ prob.group_f(theta_vec))
     df = int(G * p * (p + 3) // 2 - lay.q)
     # Baseline: independent items with free means and variances in each group (lavaan's default).
-    chi2_b = float(sum(n * (np.log(np.diag(S)).sum() - ld)
-                       for n, S, ld in zip(mom.n, mom.covs, prob.logdet_S, strict=True)))
+    chi2_b = float(
+        sum(n * (np.log(np.diag(S)).sum() - ld) for n, S, ld in zip(mom.n, mom.covs, prob.logdet_S, strict=True))
+    )
     df_b = G * p * (p - 1) // 2
     d, d_b = max(chi2 - df, 0.0), max(chi2_b - df_b, 0.0)
     cfi = 1.0 - d / max(d, d_b) if max(d, d_b) > 0 else 1.0
@@ -328,9 +343,17 @@ def _fit_measures(prob: _Problem, theta_vec: np.ndarray) -> dict:
         r = (mom.covs[g] - Lam @ Psi @ Lam.T - np.diag(th)) / np.outer(sd, sd)
         e = (mom.means[g] - nu - Lam @ alpha) / sd
         srmr += prob.w[g] * np.sqrt((np.sum(r[np.tril_indices(p)] ** 2) + np.sum(e**2)) / (p * (p + 1) / 2 + p))
-    return {"chi2": chi2, "df": df, "p": float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan"),
-            "cfi": float(cfi), "tli": float(tli), "rmsea": rmsea, "srmr": float(srmr),
-            "chi2_baseline": chi2_b, "df_baseline": df_b}
+    return {
+        "chi2": chi2,
+        "df": df,
+        "p": float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan"),
+        "cfi": float(cfi),
+        "tli": float(tli),
+        "rmsea": rmsea,
+        "srmr": float(srmr),
+        "chi2_baseline": chi2_b,
+        "df_baseline": df_b,
+    }
 
 
 def _minimise(prob: _Problem, start: np.ndarray, max_polish: int = 100) -> tuple[np.ndarray, bool]:
@@ -341,8 +364,13 @@ def _minimise(prob: _Problem, start: np.ndarray, max_polish: int = 100) -> tuple
     poor start (to loadings of ±90 on HS1939 from a perturbed one); L-BFGS-B alone stops short of
     the optimum (|∇F| > 1e-6) in about 1 of 100 small simulated samples.
     """
-    theta = optimize.minimize(prob.objective, start, jac=True, method="L-BFGS-B",
-                              options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20}).x
+    theta = optimize.minimize(
+        prob.objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20},
+    ).x
     f, grad = prob.objective(theta)
     for _ in range(max_polish):
         try:
@@ -368,16 +396,30 @@ def _estimates(lay: _Layout, theta_vec: np.ndarray, se: np.ndarray, groups: list
     for g, label in enumerate(groups):
         entries = [("=~", lay.factors[lay.factor_of[i]], item, lay.lam[g, i]) for i, item in enumerate(lay.items)]
         entries += [("~~", item, item, lay.theta[g, i]) for i, item in enumerate(lay.items)]
-        entries += [("~~", lay.factors[a], lay.factors[b], lay.psi[g, a, b])
-                    for a in range(len(lay.factors)) for b in range(a, len(lay.factors))]
+        entries += [
+            ("~~", lay.factors[a], lay.factors[b], lay.psi[g, a, b])
+            for a in range(len(lay.factors))
+            for b in range(a, len(lay.factors))
+        ]
         entries += [("~1", item, "", lay.nu[g, i]) for i, item in enumerate(lay.items)]
         entries += [("~1", f, "", lay.alpha[g, a]) for a, f in enumerate(lay.factors)]
         for op, lhs, rhs, k in entries:
             if k < 0:
                 continue
             z = theta_vec[k] / se[k] if se[k] > 0 else float("nan")
-            rows.append({"group": label, "op": op, "lhs": lhs, "rhs": rhs, "est": float(theta_vec[k]),
-                         "se": float(se[k]), "z": float(z), "p": float(2 * stats.norm.sf(abs(z))), "index": int(k)})
+            rows.append(
+                {
+                    "group": label,
+                    "op": op,
+                    "lhs": lhs,
+                    "rhs": rhs,
+                    "est": float(theta_vec[k]),
+                    "se": float(se[k]),
+                    "z": float(z),
+                    "p": float(2 * stats.norm.sf(abs(z))),
+                    "index": int(k),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -389,23 +431,30 @@ def _identified(info: np.ndarray) -> bool:
 
 def _require_estimable(lay: _Layout, mom: GroupMoments) -> None:
     p, G = len(mom.items), len(mom.labels)
-    require(G >= 2, f"分组变量只有 {G} 个有效组，至少需要 2 组",
-            f"the group variable has {G} usable group(s); 2 are needed")
+    require(
+        G >= 2, f"分组变量只有 {G} 个有效组，至少需要 2 组", f"the group variable has {G} usable group(s); 2 are needed"
+    )
     m = len(lay.factors)
-    per_group = (p - m) + 2 * p + m * (m + 1) // 2        # configural: loadings, residuals, intercepts, Ψ
+    per_group = (p - m) + 2 * p + m * (m + 1) // 2  # configural: loadings, residuals, intercepts, Ψ
     for label, n, S in zip(mom.labels, mom.n, mom.covs, strict=True):
-        require(n >= max(per_group, p + 1),
-                f"组“{label}”仅有 {n} 条完整作答，少于构型模型每组需估计的 {max(per_group, p + 1)} 个参数",
-                f"group '{label}' has {n} complete rows, fewer than the {max(per_group, p + 1)} parameters "
-                "the configural model estimates per group")
+        require(
+            n >= max(per_group, p + 1),
+            f"组“{label}”仅有 {n} 条完整作答，少于构型模型每组需估计的 {max(per_group, p + 1)} 个参数",
+            f"group '{label}' has {n} complete rows, fewer than the {max(per_group, p + 1)} parameters "
+            "the configural model estimates per group",
+        )
         eig = np.linalg.eigvalsh(S)
-        require(eig[0] > 1e-10 * max(eig[-1], 1e-300),
-                f"组“{label}”中题目的协方差矩阵奇异（有题目无变化或题目完全共线）",
-                f"in group '{label}' the items' covariance matrix is singular (an item does not vary, or items "
-                "are collinear)")
-    require(G * p * (p + 3) // 2 - lay.q >= 0,
-            "模型不可识别（自由度为负）：单因子至少需要 3 个题目", "the model is not identified (negative df): "
-            "a single factor needs at least 3 items")
+        require(
+            eig[0] > 1e-10 * max(eig[-1], 1e-300),
+            f"组“{label}”中题目的协方差矩阵奇异（有题目无变化或题目完全共线）",
+            f"in group '{label}' the items' covariance matrix is singular (an item does not vary, or items "
+            "are collinear)",
+        )
+    require(
+        G * p * (p + 3) // 2 - lay.q >= 0,
+        "模型不可识别（自由度为负）：单因子至少需要 3 个题目",
+        "the model is not identified (negative df): a single factor needs at least 3 items",
+    )
 
 
 # BLAS threads only contend on these tiny matrices: on a busy machine they made L-BFGS-B 5-10x slower.
@@ -413,8 +462,13 @@ _single_thread = threadpool_limits.wrap(limits=1, user_api="blas")
 
 
 @_single_thread
-def fit_mgcfa(data: pd.DataFrame | GroupMoments, factors: dict[str, list[str]], group: str | None = None,
-              equal: tuple[str, ...] = (), free_intercepts: tuple[str, ...] = ()) -> MGCFAFit:
+def fit_mgcfa(
+    data: pd.DataFrame | GroupMoments,
+    factors: dict[str, list[str]],
+    group: str | None = None,
+    equal: tuple[str, ...] = (),
+    free_intercepts: tuple[str, ...] = (),
+) -> MGCFAFit:
     """Fit a multi-group CFA by ML with parameters constrained equal across groups.
 
     Parameters
@@ -470,13 +524,23 @@ def fit_mgcfa(data: pd.DataFrame | GroupMoments, factors: dict[str, list[str]], 
     # Empirical under-identification (a factor variance at 0, say): lavaan reports the fit but no SEs.
     identified = _identified(info)
     vcov = np.linalg.inv(info * mom.n.sum()) if identified else np.full_like(info, np.nan)
-    se = np.sqrt(np.clip(np.diag(vcov), 0, None))           # NaN stays NaN
+    se = np.sqrt(np.clip(np.diag(vcov), 0, None))  # NaN stays NaN
     fm = _fit_measures(prob, theta)
-    return MGCFAFit(groups=mom.labels, n=dict(zip(mom.labels, map(int, mom.n), strict=True)), n_dropped=mom.n_dropped,
-                    equal=tuple(equal), free_intercepts=tuple(free_intercepts), converged=converged,
-                    identified=identified,
-                    estimates=_estimates(lay, theta, se, mom.labels), theta=theta, vcov=vcov, layout=lay,
-                    moments=mom, **fm)
+    return MGCFAFit(
+        groups=mom.labels,
+        n=dict(zip(mom.labels, map(int, mom.n), strict=True)),
+        n_dropped=mom.n_dropped,
+        equal=tuple(equal),
+        free_intercepts=tuple(free_intercepts),
+        converged=converged,
+        identified=identified,
+        estimates=_estimates(lay, theta, se, mom.labels),
+        theta=theta,
+        vcov=vcov,
+        layout=lay,
+        moments=mom,
+        **fm,
+    )
 
 
 @_single_thread
@@ -521,7 +585,7 @@ def score_test_intercepts(fit: MGCFAFit, items: list[str] | None = None) -> pd.D
     prob, G = _Problem(lay, mom), len(mom.labels)
     _, grad = prob.f_grad(fit.theta)
     info = prob.information(fit.theta)
-    cross, block, score = [], [], []                       # per group g ≥ 2: I_θδ (q × p), I_δδ (p × p), ∇_δF
+    cross, block, score = [], [], []  # per group g ≥ 2: I_θδ (q × p), I_δδ (p × p), ∇_δF
     for g in range(1, G):
         Sigma, mu, _, dmu = _jacobian(lay, fit.theta, g)
         Si = np.linalg.inv(Sigma)
@@ -531,12 +595,26 @@ def score_test_intercepts(fit: MGCFAFit, items: list[str] | None = None) -> pd.D
     rows = []
     for item in items:
         j = lay.items.index(item)
-        ext = np.block([[info, np.column_stack([c[:, j] for c in cross])],
-                        [np.vstack([c[:, j] for c in cross]), np.diag([b[j, j] for b in block])]])
+        ext = np.block(
+            [
+                [info, np.column_stack([c[:, j] for c in cross])],
+                [np.vstack([c[:, j] for c in cross]), np.diag([b[j, j] for b in block])],
+            ]
+        )
         ext_grad = np.concatenate([grad, [s_[j] for s_ in score]])
         # Releasing the last equal intercept of a factor leaves its mean unidentified: no test.
         chi2 = float(mom.n.sum() / 4 * ext_grad @ np.linalg.solve(ext, ext_grad)) if _identified(ext) else float("nan")
-        rows.append({"item": item, "factor": lay.factors[lay.factor_of[j]], "chi2": chi2,
-                     "df": G - 1, "p": float(stats.chi2.sf(chi2, G - 1))})
-    return pd.DataFrame(rows, columns=["item", "factor", "chi2", "df", "p"]).sort_values(
-        "chi2", ascending=False, kind="stable").reset_index(drop=True)
+        rows.append(
+            {
+                "item": item,
+                "factor": lay.factors[lay.factor_of[j]],
+                "chi2": chi2,
+                "df": G - 1,
+                "p": float(stats.chi2.sf(chi2, G - 1)),
+            }
+        )
+    return (
+        pd.DataFrame(rows, columns=["item", "factor", "chi2", "df", "p"])
+        .sort_values("chi2", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )

@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from .estimable import require
+from jianfu.stats.estimable import require
 
 __all__ = ["METHODS", "EffectSize", "OneWayAnova", "adjust", "hedges_g", "eta_squared", "omega_squared", "oneway_anova"]
 

@@ -40,7 +40,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from .stats.estimable import require, require_full_rank
+from jianfu.stats.estimable import require, require_full_rank
 
 __all__ = ["mediation", "bootstrap_indirect", "bootstrap_moments", "cluster_codes"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .problems import Problem, error, warning
+from jianfu.problems import Problem, error, warning
 
 __all__ = ["Limits", "RawSheet", "sha256_file", "read_sheet"]
 

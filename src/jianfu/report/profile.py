@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .instrument import Instrument
-from .scoring import score_scales
+from jianfu.instrument import Instrument
+from jianfu.scoring import score_scales
 
 __all__ = ["MIN_UNIT_N", "sample_profile", "unit_comparison", "open_answers", "wave_comparison"]
 

@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .errors import ArchiveError
-from .readers import sha256_file
-from .store import FileRecord, Receipt, private_dir
+from jianfu.errors import ArchiveError
+from jianfu.ingest.readers import sha256_file
+from jianfu.store.database import FileRecord, Receipt, private_dir
 
 __all__ = [
     "Waiting",

@@ -8,7 +8,7 @@ expert) or a DataFrame — and computes the item- and scale-level indices of Lyn
 (2006) and Polit, Beck & Owen (2007); :func:`write_cvi_result` writes a short Chinese-first workbook.
 A form with a missing or impossible rating is refused with every problem located (file, sheet,
 row, column) and the fix, in Chinese and English. The statistics are here; the Excel form and
-result live in :mod:`jianfu.cvi_excel` and are re-exported.
+result live in :mod:`jianfu.cvi.excel` and are re-exported.
 
 Examples
 --------
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cvi_excel import (
+from jianfu.cvi.excel import (
     INSTRUCTIONS_SHEET,
     RATINGS_SHEET,
     RELEVANCE,

@@ -7,9 +7,9 @@ small-sample correction, t with G − 1 df as Stata) when there are at least ``m
 clusters, and HC3 (t with n − k − 1 df) otherwise; the choice is stated in the result.
 
 An ``a:b`` term is probed with the same covariance matrix: simple slopes of ``a`` at ``b`` =
-−1 SD, mean, +1 SD, and the Johnson–Neyman interval (:mod:`jianfu.moderation`). With
+−1 SD, mean, +1 SD, and the Johnson–Neyman interval (:mod:`jianfu.stats.moderation`). With
 ``multilevel`` the final model is refitted as a random-intercept model by the cluster
-(:mod:`jianfu.multilevel`), which falls back to these estimates with a note when unreliable.
+(:mod:`jianfu.stats.multilevel`), which falls back to these estimates with a note when unreliable.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
-from .moderation import johnson_neyman, simple_slopes
-from .multilevel import random_intercept
-from .plan import ModelSpec
-from .stats.cluster_robust import SE_TYPE_CR2, ClusteredOLS, fit_ols_clustered, wald_test_clustered
-from .stats.estimable import NotEstimable
-from .stats.estimable import require, require_full_rank
+from jianfu.plan import ModelSpec
+from jianfu.stats.cluster_robust import SE_TYPE_CR2, ClusteredOLS, fit_ols_clustered, wald_test_clustered
+from jianfu.stats.estimable import NotEstimable, require, require_full_rank
+from jianfu.stats.moderation import johnson_neyman, simple_slopes
+from jianfu.stats.multilevel import random_intercept
 
 __all__ = ["design_matrix", "fit_hierarchical"]
 
@@ -93,8 +92,9 @@ def _block_test(y: pd.Series, Xc: pd.DataFrame, added: list[str], groups: pd.Ser
     HTZ (Pustejovsky & Tipton, 2018) with CR2, F(q, G − 1) with CR1."""
     codes = pd.factorize(groups)[0]
     try:
-        w = wald_test_clustered(y.to_numpy(), Xc.to_numpy(), codes, [Xc.columns.get_loc(c) for c in added],
-                                method=method)
+        w = wald_test_clustered(
+            y.to_numpy(), Xc.to_numpy(), codes, [Xc.columns.get_loc(c) for c in added], method=method
+        )
     except NotEstimable:  # more constraints than units can test
         return {"f": None, "df1": len(added), "df2": None, "p": None}
     return {"f": float(w.f), "df1": int(w.df_num), "df2": float(w.df_denom), "p": float(w.p)}

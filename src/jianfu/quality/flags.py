@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .instrument import FLAG_NAMES, Instrument
+from jianfu.instrument import FLAG_NAMES, Instrument
 
 __all__ = ["flag_quality", "FLAG_NAMES"]
 
@@ -26,7 +26,7 @@ __all__ = ["flag_quality", "FLAG_NAMES"]
 def flag_quality(frame: pd.DataFrame, inst: Instrument) -> pd.DataFrame:
     """Boolean flags per row (columns :data:`FLAG_NAMES`) plus ``quarantined`` and ``reasons``.
 
-    ``frame`` is the concatenation of ingested files (see :func:`jianfu.ingest.ingest_file`);
+    ``frame`` is the concatenation of ingested files (see :func:`jianfu.ingest.parse.ingest_file`);
     speeders are judged against the median of their own file.
     """
     q = inst.quality

@@ -4,7 +4,7 @@
 returned forms (or a DataFrame) into a complete table of ratings, collecting every problem — a missing
 sheet, a broken header, a missing or impossible rating — with its file, sheet, row, column and fix
 before it raises :class:`RatingsError`; :func:`write_cvi_result` writes the indices computed by
-:func:`jianfu.cvi.score_ratings`, where the statistics live.
+:func:`jianfu.cvi.panel.score_ratings`, where the statistics live.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .errors import JianfuError
-from .instrument import Instrument, load_instrument
-from .normalize import nfkc
-from .problems import Problem, error
-from .report_style import FONT, inert, note, page, table, title
+from jianfu.errors import JianfuError
+from jianfu.instrument import Instrument, load_instrument
+from jianfu.normalize import nfkc
+from jianfu.problems import Problem, error
+from jianfu.report.styles import FONT, inert, note, page, table, title
 
 if TYPE_CHECKING:
-    from .cvi import CVIResult
+    from jianfu.cvi.panel import CVIResult
 
 __all__ = [
     "RATINGS_SHEET",
@@ -571,7 +571,7 @@ def write_cvi_result(result: CVIResult, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = Workbook()
-    # Cells without a font of their own render Chinese (openpyxl has no public setter; as in report.py).
+    # Cells without a font of their own render Chinese (openpyxl has no public setter; as in jianfu.report.styles).
     wb._fonts = IndexedList([Font(name=FONT, size=11)])
     wb._named_styles["Normal"].font = Font(name=FONT, size=11)
     _summary_sheet(wb.active, result)

@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .instrument import Instrument
+from jianfu.instrument import Instrument
 
 __all__ = [
     "RESPONSE_SHEET",

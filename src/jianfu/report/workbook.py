@@ -10,6 +10,7 @@ figures below five respondents are suppressed upstream and only marked here.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -18,11 +19,12 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .descriptives import stars
-from .instrument import FLAG_NAMES, Instrument
-from .report_charts import bar_chart, coefficient_chart, line_chart
-from .report_style import FONT, MEAN, PCT, STAT, P, inert, note, page, table, title
-from .report_text import SHEET_KEYS, Words, findings, not_estimable_text, term_label
+from jianfu.instrument import FLAG_NAMES, Instrument
+from jianfu.report.charts import bar_chart, coefficient_chart, line_chart
+from jianfu.report.styles import FONT, MEAN, PCT, STAT, P, inert, note, page, table, title
+from jianfu.report.text import SHEET_KEYS, Words, findings, not_estimable_text, term_label
+from jianfu.stats.descriptives import stars
+from jianfu.summary import Provenance, RunSummary, ScaleSummary
 
 __all__ = ["write_report", "inert", "SHEETS", "CHART_SHEETS", "sheet_names", "term_label", "findings"]
 
@@ -46,12 +48,12 @@ def _ok(value: float | None, op: str, cut: float) -> str:
     return "✓" if good else "✗"
 
 
-def _summary_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+def _summary_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
     top = title(
         ws,
         f"{w.text(inst.title)} — {w.pick('分析报告', 'analysis report')}",
         f"{w.pick('问卷版本', 'Instrument')} {inst.id} v{inst.version} · {w.pick('调查轮次', 'Wave')} "
-        f"{summary['wave']} · {w.pick('生成于', 'generated')} {summary['generated_at']}",
+        f"{summary.wave} · {w.pick('生成于', 'generated')} {summary.generated_at}",
     )
     ws.cell(row=top, column=1, value=w.pick("主要发现", "Key findings")).font = Font(name=FONT, bold=True, size=12)
     lines = findings(summary, inst, w.lang)
@@ -62,20 +64,13 @@ def _summary_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
         ws.merge_cells(start_row=top + k, start_column=1, end_row=top + k, end_column=8)
         ws.row_dimensions[top + k].height = 48
     row = top + len(lines) + 2
-    headline_id = summary.get("layout", {}).get("headline")
+    headline_id = summary.layout.headline
     headline = next((s for s in inst.scales if s.id == headline_id), None)
     if headline is not None:
         # A composite is charted by its dimensions, a plain scale by itself.
         subs = list(headline.subscales) or [headline.id]
-        rows = [
-            [
-                w.text(inst.scale(s).name),
-                summary["scales"].get(s, {}).get("mean"),
-                summary["scales"].get(s, {}).get("sd"),
-            ]
-            for s in subs
-            if summary["scales"].get(s, {}).get("mean") is not None
-        ]
+        profile = [(s, summary.scales.get(s)) for s in subs]
+        rows = [[w.text(inst.scale(s).name), st.mean, st.sd] for s, st in profile if st and st.mean is not None]
         lo, hi = inst.score_range(headline)
         name = w.text(headline.name)
         row = note(
@@ -105,14 +100,14 @@ def _summary_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
     page(ws, 12)
 
 
-def _sample_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+def _sample_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
     top = title(
         ws,
         w("sample"),
-        w.pick(f"有效答卷 n = {summary['rows']['accepted']}", f"Accepted responses n = {summary['rows']['accepted']}"),
+        w.pick(f"有效答卷 n = {summary.rows.accepted}", f"Accepted responses n = {summary.rows.accepted}"),
     )
     demo = {d.id: d for d in inst.demographics}
-    for entry in summary.get("sample", []):
+    for entry in summary["sample"]:
         d = demo.get(entry["id"])
         name = w.text(d.label) if d and d.label else entry["id"]
         if "levels" in entry:
@@ -138,7 +133,7 @@ def _sample_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> N
     page(ws)
 
 
-def _quality_sheet(ws: Worksheet, summary: dict, w: Words) -> None:
+def _quality_sheet(ws: Worksheet, summary: RunSummary, w: Words) -> None:
     top = title(
         ws,
         w("quality"),
@@ -149,30 +144,30 @@ def _quality_sheet(ws: Worksheet, summary: dict, w: Words) -> None:
         ),
     )
     rows = []
-    for f in summary["files"]:
+    for f in summary.files:
         rows.append(
             [
-                f["path"].rsplit("/", 1)[-1],
-                f["format"],
-                w("status_accepted") if f["status"] == "accepted" else w("status_rejected"),
-                f["rows"],
-                f.get("accepted", 0),
-                f.get("quarantined", 0),
-                *[f.get("flags", {}).get(k, 0) for k in FLAG_NAMES],
-                len(f["errors"]),
-                len(f["warnings"]),
+                Path(f.path).name,
+                f.format,
+                w("status_accepted") if f.status == "accepted" else w("status_rejected"),
+                f.rows,
+                f.accepted,
+                f.quarantined,
+                *[f.flags.get(k, 0) for k in FLAG_NAMES],
+                len(f.errors),
+                len(f.warnings),
             ]
         )
-    total = summary["rows"]
+    total = summary.rows
     rows.append(
         [
             w.pick("合计", "Total"),
             "",
             "",
-            total["read"],
-            total["accepted"],
-            total["quarantined"],
-            *[summary["flags"].get(k, 0) for k in FLAG_NAMES],
+            total.read,
+            total.accepted,
+            total.quarantined,
+            *[summary.flags.get(k, 0) for k in FLAG_NAMES],
             "",
             "",
         ]
@@ -203,16 +198,16 @@ def _quality_sheet(ws: Worksheet, summary: dict, w: Words) -> None:
             "A response may carry several flags; it counts once as quarantined.",
         ),
     )
-    problems = [[f["path"].rsplit("/", 1)[-1], w("error"), e] for f in summary["files"] for e in f["errors"]]
-    problems += [[f["path"].rsplit("/", 1)[-1], w("warning"), m] for f in summary["files"] for m in f["warnings"]]
+    problems = [[Path(f.path).name, w("error"), e] for f in summary.files for e in f.errors]
+    problems += [[Path(f.path).name, w("warning"), m] for f in summary.files for m in f.warnings]
     if problems:
         top = note(ws, top + 1, w.pick("问题清单（中文 | English）", "Problems (Chinese | English)"), bold=True)
         table(ws, top, [w("file"), w("type"), w("detail")], problems[:2000])
     page(ws, 13)
 
 
-def _validity_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
-    psy = summary.get("psychometrics", {})
+def _validity_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
+    psy = summary.psychometrics
     cfa = psy.get("cfa", {})
     cut = cfa.get(
         "cutoffs",
@@ -237,19 +232,19 @@ def _validity_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) ->
     rel = cfa.get("reliability", {})
     rows = []
     for s in inst.scales:
-        st = summary["scales"].get(s.id, {})
+        st = summary.scales.get(s.id) or ScaleSummary(n=0, n_items=len(s.items))
         r = rel.get(s.id, {})
-        ci = st.get("alpha_ci") or [None, None]
+        ci = st.alpha_ci or [None, None]
         rows.append(
             [
                 w.text(s.name),
                 s.id,
-                st.get("n_items"),
-                st.get("alpha"),
+                st.n_items,
+                st.alpha,
                 ci[0],
                 ci[1],
-                _ok(st.get("alpha"), ">=", 0.7),
-                st.get("omega"),
+                _ok(st.alpha, ">=", 0.7),
+                st.omega,
                 r.get("cr"),
                 _ok(r.get("cr"), *cut["cr"]),
                 r.get("ave"),
@@ -366,20 +361,21 @@ def _validity_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) ->
         missing_codes |= rs.missing_options
     rows = []
     for s in inst.first_order_scales:
-        for item, st in summary["scales"].get(s.id, {}).get("items", {}).items():
+        scale = summary.scales.get(s.id)
+        for item, st in (scale.items if scale else {}).items():
             rows.append(
                 [
                     w.text(s.name),
                     item,
                     texts.get(item, ""),
-                    st.get("mean"),
-                    st.get("sd"),
-                    st.get("item_rest_r"),
-                    st.get("alpha_if_deleted"),
-                    st.get("skew"),
-                    st.get("kurtosis"),
+                    st.mean,
+                    st.sd,
+                    st.item_rest_r,
+                    st.alpha_if_deleted,
+                    st.skew,
+                    st.kurtosis,
                     loading.get((s.id, item)),
-                    *[st.get(f"n_code_{c}") for c in missing_codes],
+                    *[(st.model_extra or {}).get(f"n_code_{c}") for c in missing_codes],
                 ]
             )
     table(
@@ -404,9 +400,9 @@ def _validity_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) ->
     page(ws, 12)
 
 
-def _descriptives_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+def _descriptives_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
     top = title(ws, w("descriptives"), w("stars"))
-    psy = summary.get("psychometrics", {})
+    psy = summary.psychometrics
     desc, corr = psy.get("descriptives", {}), psy.get("correlations", {})
     ids = [s.id for s in inst.scales if s.id in desc]
     names = {s.id: w.text(s.name) for s in inst.scales}
@@ -484,7 +480,7 @@ def _model_rows(m: dict, inst: Instrument, w: Words) -> list[list]:
     return rows
 
 
-def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+def _regression_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
     top = title(
         ws,
         w.pick("层次回归结果", "Hierarchical regression"),
@@ -496,7 +492,7 @@ def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) 
     )
     names = {s.id: w.text(s.name) for s in inst.scales}
     chart_rows = None
-    for model_id, m in summary["models"].items():
+    for model_id, m in summary.models.items():
         if m.get("type", "ols") != "ols":
             continue
         label = w.text(m.get("label")) or model_id
@@ -520,7 +516,7 @@ def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) 
             formats={2: STAT, 3: STAT, 4: STAT, 5: P, 7: STAT, 8: STAT, 9: "0.00"},
             widths=[30, 34, 10, 10, 10, 10, 28, 10, 10, 8],
         )
-        if model_id == summary.get("layout", {}).get("coefficient_chart"):
+        if model_id == summary.layout.coefficient_chart:
             chart_label = label
             chart_rows = [
                 (start + 1 + k, t) for k, (term, t) in enumerate(m["terms"].items()) if t.get("term") in names
@@ -580,7 +576,7 @@ def _regression_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) 
     page(ws, 10)
 
 
-def _medmod_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+def _medmod_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
     top = title(
         ws,
         w("medmod"),
@@ -594,7 +590,7 @@ def _medmod_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> N
     )
     names = {s.id: w.text(s.name) for s in inst.scales}
     charted = False
-    for model_id, m in summary["models"].items():
+    for model_id, m in summary.models.items():
         label = w.text(m.get("label")) or model_id
         if m.get("estimable") is False:
             if m.get("type") in ("mediation", "moderated_mediation"):
@@ -803,7 +799,7 @@ def _path_label(path: str, m: dict, names: dict, w: Words) -> str:
     return f"a（{x}→{med}）" if kind == "a" else f"b（{med}→{y}）"
 
 
-def _units_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+def _units_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
     top = title(
         ws,
         w("units"),
@@ -812,7 +808,7 @@ def _units_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> No
             "Scale means per unit; units with fewer than 5 accepted responses are suppressed to protect respondents.",
         ),
     )
-    units = summary.get("units", [])
+    units = summary["units"]
     names = {s.id: w.text(s.name) for s in inst.scales}
     scales = list(next((u["means"] for u in units if u["means"]), {}) or [])
     rows = [
@@ -847,7 +843,7 @@ def _units_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> No
         )
         bar_chart(ws, f"B{top + 1}", label, 1, 4, start + 1, start + k, w("mean"), y_range=(1, 5))
         top += 20
-    comps = summary.get("psychometrics", {}).get("group_comparisons", [])
+    comps = summary.psychometrics.get("group_comparisons", [])
     if comps:
         demo = {d.id: w.text(d.label) if d.label else d.id for d in inst.demographics}
         top = note(
@@ -886,7 +882,9 @@ def _units_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> No
                 "df1",
                 "df2",
                 "p",
-                w.pick("校正 p（Holm）", "Adjusted p (Holm)") if _holm(comps) else w.pick("校正 p（BH）", "Adjusted p (BH)"),
+                w.pick("校正 p（Holm）", "Adjusted p (Holm)")
+                if _holm(comps)
+                else w.pick("校正 p（BH）", "Adjusted p (BH)"),
                 w("sig"),
                 w.pick("效应量", "Effect size"),
                 w.pick("各组均值", "Group means"),
@@ -910,7 +908,7 @@ def _holm(comps: list[dict]) -> bool:
     return all(c.get("p_adj_method", "holm") == "holm" for c in comps)
 
 
-def _open_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+def _open_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
     top = title(
         ws,
         w("open"),
@@ -920,7 +918,7 @@ def _open_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> Non
         ),
     )
     questions = {q.id: w.text(q.text) for q in inst.open_questions}
-    for entry in summary.get("open_answers", []):
+    for entry in summary["open_answers"]:
         top = note(ws, top, f"{questions.get(entry['id'], entry['id'])}（n = {entry['n']}）", bold=True)
         top = table(
             ws,
@@ -932,8 +930,8 @@ def _open_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> Non
     page(ws, 2)
 
 
-def _waves_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
-    waves = summary["waves"]
+def _waves_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
+    waves = summary.waves
     top = title(
         ws,
         w("waves"),
@@ -964,7 +962,7 @@ def _waves_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> No
     page(ws)
 
 
-def _methods_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> None:
+def _methods_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
     top = title(ws, w("methods"))
     lines = w.pick(
         [
@@ -1023,8 +1021,50 @@ def _methods_sheet(ws: Worksheet, summary: dict, inst: Instrument, w: Words) -> 
         top += 1
     ws.column_dimensions["A"].width = 140
     top = note(ws, top + 1, w.pick("输入文件（SHA-256）", "Input files (SHA-256)"), bold=True)
-    table(ws, top, [w("file"), "SHA-256"], [[f["path"].rsplit("/", 1)[-1], f.get("sha256")] for f in summary["files"]])
+    top = table(ws, top, [w("file"), "SHA-256"], [[Path(f.path).name, f.sha256] for f in summary.files])
+    if summary.provenance is not None:
+        _provenance_block(ws, top + 1, summary.provenance, w)
     page(ws, 2)
+
+
+def _provenance_block(ws: Worksheet, top: int, prov: Provenance, w: Words) -> int:
+    """The case flow (table and chart) and everything needed to re-run the analysis."""
+    top = note(
+        ws,
+        top,
+        w.pick("个案流向（每份答卷可有多个标记）", "Case flow (a response may carry several flags)"),
+        bold=True,
+    )
+    flow = [[step["label_zh"] if w.lang == "zh" else step["label_en"], step["n"]] for step in prov.case_flow]
+    first = top + 1
+    top = table(ws, top, [w.pick("步骤", "Step"), w.pick("数量", "Count")], flow)
+    if flow:
+        chart = bar_chart(
+            ws, f"C{first}", w.pick("个案流向", "Case flow"), 1, 2, first, first + len(flow) - 1, w("count"), True
+        )
+        chart.x_axis.scaling.orientation = "maxMin"  # read top-down, in the order the cases flowed
+        top = max(top, first + 16)
+    top = note(
+        ws, top + 1, w.pick("可重复性：软件、输入与设定", "Reproducibility: software, inputs and settings"), bold=True
+    )
+    rows = [
+        ["jianfu", prov.jianfu.get("version")],
+        ["git commit", prov.jianfu.get("commit") or w.pick("（非 git 检出）", "(not a git checkout)")],
+        ["Python", prov.python],
+        *[[name, version] for name, version in prov.packages.items() if version],
+        [w.pick("问卷 YAML（SHA-256）", "Instrument YAML (SHA-256)"), prov.instrument.get("sha256")],
+        [w.pick("分析计划 YAML（SHA-256）", "Analysis plan YAML (SHA-256)"), prov.plan.get("sha256")],
+        *[[w.pick(f"随机种子：{k}", f"seed: {k}"), v] for k, v in prov.seeds.items()],
+        *[[w.pick(f"阈值：{k}", f"threshold: {k}"), _setting(v)] for k, v in prov.thresholds.items()],
+    ]
+    return table(ws, top, [w.pick("项目", "Setting"), w.pick("值", "Value")], rows)
+
+
+def _setting(value: object) -> object:
+    """A threshold as one cell: lists and mappings as text, numbers and text as they are."""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def _codebook_sheet(ws: Worksheet, inst: Instrument, w: Words) -> None:
@@ -1057,7 +1097,7 @@ def _codebook_sheet(ws: Worksheet, inst: Instrument, w: Words) -> None:
     page(ws, 5)
 
 
-def write_report(summary: dict, inst: Instrument, path: str | Path, lang: str = "zh") -> Path:
+def write_report(summary: RunSummary, inst: Instrument, path: str | Path, lang: str = "zh") -> Path:
     """Write the workbook for one run and return its path."""
     w = Words(lang)
     path = Path(path)
@@ -1078,17 +1118,15 @@ def write_report(summary: dict, inst: Instrument, path: str | Path, lang: str = 
     _medmod_sheet(wb.create_sheet(w("medmod")), summary, inst, w)
     _units_sheet(wb.create_sheet(w("units")), summary, inst, w)
     _open_sheet(wb.create_sheet(w("open")), summary, inst, w)
-    if summary.get("waves"):
+    if summary.waves:
         _waves_sheet(wb.create_sheet(w("waves")), summary, inst, w)
     _methods_sheet(wb.create_sheet(w("methods")), summary, inst, w)
     _codebook_sheet(wb.create_sheet(w("codebook")), inst, w)
 
     wb.properties.title = f"{w.text(inst.title)} — {w.pick('分析报告', 'analysis report')}"
-    wb.properties.subject = f"{inst.id} v{inst.version}; wave {summary['wave']}"
-    wb.properties.keywords = ",".join(f["sha256"] for f in summary["files"] if f.get("sha256"))
-    wb.properties.description = (
-        f"jianfu report; instrument {inst.id} v{inst.version}; generated {summary['generated_at']}"
-    )
+    wb.properties.subject = f"{inst.id} v{inst.version}; wave {summary.wave}"
+    wb.properties.keywords = ",".join(f.sha256 for f in summary.files if f.sha256)
+    wb.properties.description = f"jianfu report; instrument {inst.id} v{inst.version}; generated {summary.generated_at}"
     wb.properties.creator = "jianfu"
     wb.properties.language = "zh-CN" if lang == "zh" else "en"
     wb.properties.created = datetime.now()

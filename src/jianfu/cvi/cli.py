@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from . import paths
-from .errors import InstrumentError
+from jianfu import paths
+from jianfu.errors import InstrumentError
 
 __all__ = ["cvi_app"]
 
@@ -42,8 +42,8 @@ def template(
     experts: Annotated[int, typer.Option("--experts", "-n", min=1, max=50, help="专家列数 expert columns")] = 6,
 ) -> None:
     """Write the rating form experts fill in: every item with its construct, definition and seed quote."""
-    from .cvi import write_rating_workbook
-    from .instrument import load_instrument
+    from jianfu.cvi.panel import write_rating_workbook
+    from jianfu.instrument import load_instrument
 
     try:
         inst = load_instrument(instrument)
@@ -60,7 +60,7 @@ def score(
     json_: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")] = False,
 ) -> None:
     """Compute I-CVI, κ*, S-CVI/Ave and S-CVI/UA; mark items below .78; optionally write an Excel result."""
-    from .cvi import RatingsError, score_ratings, write_cvi_result
+    from jianfu.cvi.panel import RatingsError, score_ratings, write_cvi_result
 
     try:
         result = score_ratings(files)

@@ -31,9 +31,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .errors import ArchiveError, StoreBusy
-from .instrument import Instrument
-from .readers import sha256_file
+from jianfu.errors import ArchiveError, StoreBusy
+from jianfu.ingest.readers import sha256_file
+from jianfu.instrument import Instrument
 
 __all__ = ["archive_file", "table_name", "Store", "StoreBusy", "FileRecord", "Receipt", "private_dir", "ArchiveError"]
 

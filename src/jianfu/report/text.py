@@ -4,7 +4,8 @@ key findings, which are written from the results rather than from a template of 
 
 from __future__ import annotations
 
-from .instrument import FLAG_NAMES, Instrument
+from jianfu.instrument import FLAG_NAMES, Instrument
+from jianfu.summary import RunSummary
 
 __all__ = ["Words", "term_label", "findings", "SHEET_KEYS"]
 
@@ -149,23 +150,23 @@ def not_estimable_text(result: dict, w: Words) -> str:
     return w.pick(f"无法估计：{reason.get('zh', '')}。", f"Not estimable: {reason.get('en', '')}.")
 
 
-def findings(summary: dict, inst: Instrument, lang: str = "zh") -> list[str]:
+def findings(summary: RunSummary, inst: Instrument, lang: str = "zh") -> list[str]:
     """Plain-language key findings generated from the results in ``summary``."""
     w = Words(lang)
     names = {s.id: w.text(s.name) for s in inst.scales}
-    rows = summary["rows"]
+    rows = summary.rows
     out = [
         w.pick(
-            f"本次共读取 {rows['read']} 份答卷，{rows['accepted']} 份有效进入分析，{rows['quarantined']} 份因数据质量"
+            f"本次共读取 {rows.read} 份答卷，{rows.accepted} 份有效进入分析，{rows.quarantined} 份因数据质量"
             "问题被隔离（未删除，可在“数据质量”表查看原因）。",
-            f"{rows['read']} responses were read; {rows['accepted']} entered the analysis and {rows['quarantined']} "
+            f"{rows.read} responses were read; {rows.accepted} entered the analysis and {rows.quarantined} "
             "were quarantined for data-quality reasons (kept, with reasons, in 'Data quality').",
         )
     ]
-    models = summary.get("models", {})
+    models = summary.models
     # Every pre-declared hypothesis, supported or not, in the plan's own words.
-    out += [h["text"][w.lang] for h in summary.get("hypotheses", [])]
-    declared = {h["model"] for h in summary.get("hypotheses", [])}
+    out += [h.text[w.lang] for h in summary.hypotheses]
+    declared = {h.model for h in summary.hypotheses}
     for model_id, m in models.items():
         if model_id not in declared or m.get("estimable") is False or m.get("r2") is None:
             continue
@@ -195,7 +196,7 @@ def findings(summary: dict, inst: Instrument, lang: str = "zh") -> list[str]:
                 if lang == "zh"
                 else f"{label} ({model_id}): {not_estimable_text(m, w)}"
             )
-    harman = summary.get("psychometrics", {}).get("harman")
+    harman = summary.psychometrics.get("harman")
     if harman:
         out.append(
             w.pick(

@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from .mediation import _ci, _path, _resampling, _solve, bootstrap_moments, cluster_codes
-from .stats.estimable import require, require_full_rank
+from jianfu.stats.estimable import require, require_full_rank
+from jianfu.stats.mediation import _ci, _path, _resampling, _solve, bootstrap_moments, cluster_codes
 
 __all__ = ["moderated_mediation"]
 

@@ -1,6 +1,6 @@
 """Turn one uploaded spreadsheet into coded responses, with every problem collected.
 
-Stages: read safely (:mod:`jianfu.readers`) → detect the layout (``template``, ``wjx-text``,
+Stages: read safely (:mod:`jianfu.ingest.readers`) → detect the layout (``template``, ``wjx-text``,
 ``wjx-code``, ``tencent``, ``csv``, ``xlsx``) → match headers to instrument ids by their
 normalised text → map answers to codes (labels, codes, ``5(非常同意)``, aliases; blanks and
 ``(跳过)`` are missing) → parse paradata (``所用时间`` as ``312秒`` or ``5分12秒``) → drop
@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .instrument import Instrument
-from .normalize import MISSING_TOKENS, header_key, nfkc, value_key
-from .privacy import KEY_PRIORITY, keyed_hash, mask_series, mask_value, pii_kind_of_header, pii_kind_of_values
-from .problems import Problem, error, warning
-from .readers import Limits, RawSheet, read_sheet, sha256_file
-from .template import CODEBOOK_SHEET, RESPONSE_SHEET
+from jianfu.ingest.readers import Limits, RawSheet, read_sheet, sha256_file
+from jianfu.ingest.template import CODEBOOK_SHEET, RESPONSE_SHEET
+from jianfu.instrument import Instrument
+from jianfu.normalize import MISSING_TOKENS, header_key, nfkc, value_key
+from jianfu.privacy import KEY_PRIORITY, keyed_hash, mask_series, mask_value, pii_kind_of_header, pii_kind_of_values
+from jianfu.problems import Problem, error, warning
 
 __all__ = ["IngestResult", "ingest_file", "META_COLUMNS", "parse_duration"]
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pingouin as pg
 from scipy import stats
 
-from .stats.estimable import not_estimable
+from jianfu.stats.estimable import not_estimable
 
 __all__ = ["stars", "describe", "correlation_table", "compare_groups"]
 
