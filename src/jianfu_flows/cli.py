@@ -34,6 +34,7 @@ from jianfu.cli import (
 )
 from jianfu.instrument import InstrumentError
 from jianfu.plan import PlanError
+from jianfu_portal.cli import register as register_portal
 
 __all__ = ["app", "main"]
 
@@ -61,7 +62,7 @@ ExportOpt = Annotated[
         "default: the analysis plan's `exports`, sav)",
     ),
 ]
-EXPORT_FORMATS = ("sav", "dta", "parquet", "csv")
+EXPORT_FORMATS = ("sav", "dta", "parquet", "csv", "docx")
 
 
 def _export_formats(value: str | None) -> list[str] | None:
@@ -275,6 +276,9 @@ def demo(n: Annotated[int, typer.Option("--n", min=50)] = 800) -> None:
     summary = _run_flow([sample], paths.DEFAULT_INSTRUMENT, "demo", None)
     _print_human(summary)
     print(summary["report"])
+
+
+register_portal(app)  # jianfu portal, jianfu office (src/jianfu_portal/cli.py)
 
 
 def main() -> None:
