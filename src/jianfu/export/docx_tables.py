@@ -16,7 +16,11 @@ The ``journal`` profile decides how numbers look:
 * ``apa`` — APA 7: no leading zero for statistics that cannot exceed 1 (*p*, *r*, *β*, *R*², α,
   fit indices), ``p < .001`` for smaller *p*;
 * ``cn`` — the same decimals with the leading zero kept (``0.032``), as many Chinese journals ask;
-* ``spssau`` — the numbers of ``cn`` (the explanatory text under each table is the report's job).
+* ``spssau`` — the numbers of ``cn`` (the explanatory text under each table is the chapter's job,
+  :mod:`jianfu.export.docx_chapter`).
+
+Titles and notes follow the document's language: ``表1　…`` and ``注：…`` in Chinese, ``Table 1. …``
+and ``Note. …`` in English.
 
 References
 ----------
@@ -30,6 +34,8 @@ Examples
 ('.031', '0.031', '< .001')
 >>> format_stat(-0.4567, "r", "apa", p=0.003), format_stat(-0.4567, "b", "apa")
 ('−.46**', '−0.46')
+>>> format_ci(-0.1737, -0.0315, "b", "cn", decimals=3)
+'[−0.174, −0.032]'
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
@@ -52,11 +59,17 @@ __all__ = [
     "KINDS",
     "Column",
     "format_stat",
+    "format_ci",
     "stars",
     "stars_note",
     "add_three_line_table",
+    "add_text",
     "set_run_fonts",
+    "set_style_fonts",
     "use_chinese_fonts",
+    "new_section",
+    "text_width",
+    "natural_width",
     "RULE_OUTER",
     "RULE_HEADER",
 ]
@@ -100,8 +113,14 @@ LATIN_FONT = "Times New Roman"
 CJK_FONT = "宋体"
 TITLE_SIZE = Pt(10.5)  # 五号
 BODY_SIZE = Pt(9)  # 小五
+#: Widest column of text (row labels, descriptions), in ems of the table font, when the table does not
+#: fit otherwise: longer text wraps.
+TEXT_MAX_EMS = 16.0
 # Standalone statistical symbols: not inside a word (CR, AVE, Model) and not followed by a digit.
-_SYMBOLS = re.compile(r"(?<![A-Za-z])(SD|SE|df|N|M|n|t|F|r|p|b|B|R|z|d|β|χ|α|ω|η)(?![A-Za-z0-9])")
+_SYMBOLS = re.compile(r"(?<![A-Za-z_])(SD|SE|df|N|M|n|t|F|r|p|b|B|R|z|d|g|k|β|χ|α|ω|η)(?![A-Za-z0-9_])")
+# Inside a table also the path and variable letters of a process model (a, c, c′, W, X, Y), which
+# in running English text would catch the article "a".
+_TABLE_SYMBOLS = re.compile(r"(?<![A-Za-z_])(SD|SE|df|N|M|n|t|F|r|p|a|b|c|B|R|W|X|Y|z|d|g|k|β|χ|α|ω|η)(?![A-Za-z0-9_])")
 _NUMBER_LIKE = re.compile(r"^[<>≤≥]?\s*[−\-+]?\d*\.?\d+%?\**[†‡a-z]?$")
 
 
@@ -119,11 +138,15 @@ def stars(p: float | None) -> str:
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
-def stars_note(profile: Profile = "apa") -> str:
-    """The legend of the stars, in the profile's number style: ``* p < .05，** p < .01，*** p < .001``."""
+def stars_note(profile: Profile = "apa", lang: str = "zh") -> str:
+    """The legend of the stars, in the profile's number style: ``* p < .05，** p < .01，*** p < .001``.
+
+    Chinese text separates the three with full-width commas, English with ``, ``.
+    """
     _check_profile(profile)
     z = "" if profile == "apa" else "0"
-    return f"* p < {z}.05，** p < {z}.01，*** p < {z}.001"
+    sep = "，" if lang == "zh" else ", "
+    return sep.join(f"{'*' * k} p < {z}.{cut}" for k, cut in ((1, "05"), (2, "01"), (3, "001")))
 
 
 def format_stat(
@@ -202,18 +225,29 @@ def _fixed(value: float, places: int, drop_zero: bool) -> str:
     return (MINUS if negative else "") + text
 
 
+def format_ci(
+    low: float | None, high: float | None, kind: str = "b", profile: Profile = "apa", *, decimals: int | None = None
+) -> str:
+    """A confidence interval as ``[low, high]`` in the profile's number style (an em dash when missing)."""
+    if low is None or high is None or any(isinstance(v, float) and math.isnan(v) for v in (low, high)):
+        return MISSING
+    lo, hi = (format_stat(v, kind, profile, decimals=decimals) for v in (low, high))
+    return f"[{lo}, {hi}]"
+
+
 @dataclass(frozen=True)
 class Column:
     """A column of a table: its header and, for numbers, the statistic ``kind`` that formats them.
 
-    A column without ``kind`` holds text (left-aligned in the first column, centred elsewhere)
-    unless all its cells look like numbers, which are then decimal-aligned as given. Integers
-    (counts, *df*) are written as integers in any column.
+    A column without ``kind`` holds text (left-aligned in the first column, centred elsewhere, or
+    as ``align`` says) unless all its cells look like numbers, which are then decimal-aligned as
+    given. Integers (counts, *df*) are written as integers in any column.
     """
 
     label: str
     kind: str | None = None
     decimals: int | None = None
+    align: Literal["left", "center"] | None = None
 
 
 def set_run_fonts(run, latin: str = LATIN_FONT, east_asia: str = CJK_FONT, size: Pt | None = None) -> None:
@@ -231,34 +265,74 @@ def set_run_fonts(run, latin: str = LATIN_FONT, east_asia: str = CJK_FONT, size:
         run.font.size = size
 
 
-def use_chinese_fonts(document, latin: str = LATIN_FONT, east_asia: str = CJK_FONT, size: Pt = Pt(10.5)) -> None:
-    """Set the document's Normal style to 宋体 for Chinese and Times New Roman for Latin text."""
-    style = document.styles["Normal"]
+def set_style_fonts(style, latin: str = LATIN_FONT, east_asia: str = CJK_FONT, size: Pt | None = None) -> None:
+    """Give a style its Latin and East Asian fonts, replacing any theme fonts.
+
+    Word's built-in styles (the headings) name theme fonts (``w:asciiTheme``, ``w:eastAsiaTheme``),
+    which take precedence over the explicit font names in the same element; they are removed.
+    """
     style.font.name = latin
-    style.font.size = size
+    if size is not None:
+        style.font.size = size
     rfonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        rfonts.attrib.pop(qn(attr), None)
     for attr in ("w:ascii", "w:hAnsi", "w:cs"):
         rfonts.set(qn(attr), latin)
     rfonts.set(qn("w:eastAsia"), east_asia)
 
 
-def _add_text(paragraph, text: str, size: Pt, bold: bool = False) -> None:
+def use_chinese_fonts(document, latin: str = LATIN_FONT, east_asia: str = CJK_FONT, size: Pt = Pt(10.5)) -> None:
+    """Set the document's Normal style to 宋体 for Chinese and Times New Roman for Latin text."""
+    set_style_fonts(document.styles["Normal"], latin, east_asia, size)
+
+
+def add_text(paragraph, text: str, size: Pt | None = None, bold: bool = False, *, east_asia: str = CJK_FONT) -> None:
+    """Add ``text`` to a paragraph as runs in the document fonts, statistical symbols in italics.
+
+    Parameters
+    ----------
+    paragraph : docx.text.paragraph.Paragraph
+        Where the runs go.
+    text : str
+        Running text: symbols standing alone (*b*, *p*, *β*, *N*, *SD*, *t*, *F*, *r* …, not
+        inside words such as CR, AVE or CFI) are set in italics.
+    size : Pt, optional
+        Font size; the paragraph style's size by default.
+    bold : bool
+        Bold runs (headings, titles).
+    east_asia : str
+        The font for Chinese (宋体; 黑体 for headings); Latin text is in Times New Roman.
+    """
+    _add_text(paragraph, text, size, bold, east_asia=east_asia)
+
+
+def _add_text(
+    paragraph,
+    text: str,
+    size: Pt | None,
+    bold: bool = False,
+    symbols: re.Pattern = _SYMBOLS,
+    east_asia: str = CJK_FONT,
+) -> None:
     """Add ``text`` as runs, statistical symbols in italics."""
     pos = 0
-    for m in _SYMBOLS.finditer(text):
+    for m in symbols.finditer(text):
         if m.start() > pos:
-            _run(paragraph, text[pos : m.start()], size, bold, italic=False)
-        _run(paragraph, m.group(), size, bold, italic=True)
+            _run(paragraph, text[pos : m.start()], size, bold, False, east_asia)
+        _run(paragraph, m.group(), size, bold, True, east_asia)
         pos = m.end()
     if pos < len(text):
-        _run(paragraph, text[pos:], size, bold, italic=False)
+        _run(paragraph, text[pos:], size, bold, False, east_asia)
 
 
-def _run(paragraph, text: str, size: Pt, bold: bool, italic: bool):
+def _run(paragraph, text: str, size: Pt | None, bold: bool, italic: bool, east_asia: str = CJK_FONT):
     run = paragraph.add_run(text)
-    set_run_fonts(run, size=size)
-    run.bold = bold
-    run.italic = italic
+    set_run_fonts(run, east_asia=east_asia, size=size)
+    # Only what differs from the paragraph is written: an explicit "not italic" would cost an
+    # element per run and stop a style from setting it.
+    run.bold = True if bold else None
+    run.italic = True if italic else None
     return run
 
 
@@ -288,7 +362,10 @@ def _table_borders(table) -> None:
         ("insideV", None),
     ):
         _border(borders, edge, size)
-    tbl_pr.append(borders)
+    # CT_TblPr is a sequence: the borders go before shading, layout, cell margins and look.
+    tbl_pr.insert_element_before(
+        borders, "w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook", "w:tblCaption", "w:tblDescription"
+    )
 
 
 def _cell_bottom_rule(cell, size: int) -> None:
@@ -346,9 +423,10 @@ def add_three_line_table(
     note: str | None = None,
     profile: Profile = "apa",
     *,
-    number: int | None = None,
+    number: int | str | None = None,
     groups: Sequence[tuple[str, int]] | None = None,
     size: Pt = BODY_SIZE,
+    lang: str = "zh",
 ):
     """Add a numbered three-line table with its title above and its note below.
 
@@ -357,23 +435,28 @@ def add_three_line_table(
     doc : docx.document.Document
         The document; the title, table and note are appended at its end.
     title : str
-        The table title without its number: ``层次回归结果`` becomes ``表1　层次回归结果``.
+        The table title without its number: ``层次回归结果`` becomes ``表1　层次回归结果``
+        (``Table 1. Hierarchical regression`` in English).
     columns : sequence of str or Column
         Headers; a :class:`Column` with ``kind`` formats numeric cells with :func:`format_stat`.
     rows : sequence of sequences
-        Cells: text as given, numbers formatted by their column, ``None``/NaN as an em dash.
+        Cells: text as given, numbers formatted by their column, ``None``/NaN as an em dash, ``""``
+        left blank (the upper triangle of a correlation matrix).
     note : str, optional
-        Text under the table; ``注：`` is put in front unless it starts with 注.
+        Text under the table; ``注：`` (``Note.``) is put in front unless it is already there.
     profile : {"apa", "cn", "spssau"}
         Number style (see :func:`format_stat`).
-    number : int, optional
-        The table number; by default one more than the tables already in ``doc``.
+    number : int or str, optional
+        The table number; by default one more than the tables already in ``doc``. A string numbers
+        appendix tables (``"A1"`` gives ``表A1``).
     groups : sequence of (label, span), optional
         A header row above the column headers grouping columns (``[("", 1), ("模型1", 2),
         ("模型2", 2)]``), with a 0.75 pt rule under each labelled group; spans must add up to the
         number of columns.
     size : Pt
         Font size of the table and the note (小五, 9 pt, by default).
+    lang : {"zh", "en"}
+        Language of the number label and the note prefix.
 
     Returns
     -------
@@ -389,27 +472,23 @@ def add_three_line_table(
         raise ValueError("分组表头的列数之和须等于列数 / the group spans must add up to the number of columns")
     number = number if number is not None else len(doc.tables) + 1
     texts = [[_cell_text(v, c, profile) for v, c in zip(r, cols, strict=True)] for r in rows]
-    numeric = [
-        j > 0 and (c.kind is not None or all(_NUMBER_LIKE.match(t[j]) or t[j] == MISSING for t in texts))
-        for j, c in enumerate(cols)
-    ]
+    numeric = _numeric(cols, texts)
 
     heading = doc.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     heading.paragraph_format.keep_with_next = True
     heading.paragraph_format.space_before = Pt(6)
     heading.paragraph_format.space_after = Pt(3)
-    _add_text(heading, f"表{number}\u3000{title}", TITLE_SIZE, bold=True)
+    caption = f"表{number}\u3000{title}" if lang == "zh" else f"Table {number}. {title}"
+    _add_text(heading, caption, TITLE_SIZE, bold=True)
 
     n_header = 2 if groups else 1
     table = doc.add_table(rows=n_header + len(rows), cols=len(cols))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     _table_borders(table)
-    widths = _column_widths(doc, cols, texts)
-    for j, w in enumerate(widths):
-        for cell in table.columns[j].cells:
-            cell.width = Twips(w)
+    widths = _column_widths(doc, cols, texts, size)
+    _fix_widths(table, widths)
 
     if groups:
         row, j = table.rows[0], 0
@@ -420,7 +499,7 @@ def add_three_line_table(
             para.alignment = WD_ALIGN_PARAGRAPH.CENTER
             _set_spacing(para)
             if label:
-                _add_text(para, label, size)
+                _add_text(para, label, size, symbols=_TABLE_SYMBOLS)
                 _cell_bottom_rule(cell, RULE_HEADER)
             j += span
     header = table.rows[n_header - 1]
@@ -428,51 +507,135 @@ def add_three_line_table(
     for j, c in enumerate(cols):
         cell = header.cells[j]
         para = cell.paragraphs[0]
-        para.alignment = WD_ALIGN_PARAGRAPH.LEFT if j == 0 else WD_ALIGN_PARAGRAPH.CENTER
+        para.alignment = WD_ALIGN_PARAGRAPH.LEFT if (j == 0 or c.align == "left") else WD_ALIGN_PARAGRAPH.CENTER
+        para.paragraph_format.keep_with_next = True
         _set_spacing(para)
-        _add_text(para, c.label, size)
+        _add_text(para, c.label, size, symbols=_TABLE_SYMBOLS)
         _cell_bottom_rule(cell, RULE_HEADER)
 
     tabs = [_decimal_tab(widths[j], [t[j] for t in texts], size) if numeric[j] else None for j in range(len(cols))]
+    text_align = [
+        WD_ALIGN_PARAGRAPH.LEFT if (c.align == "left" or (c.align is None and j == 0)) else WD_ALIGN_PARAGRAPH.CENTER
+        for j, c in enumerate(cols)
+    ]
     for i, cells in enumerate(texts):
         row = table.rows[n_header + i]
         row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
         for j, text in enumerate(cells):
             para = row.cells[j].paragraphs[0]
             _set_spacing(para)
+            # Every row but the last keeps with the next: a table that fits on a page is not split.
+            para.paragraph_format.keep_with_next = i < len(texts) - 1
+            if text == "":
+                continue
             if tabs[j] is not None and text != MISSING:
                 para.paragraph_format.tab_stops.add_tab_stop(Twips(tabs[j]), WD_TAB_ALIGNMENT.DECIMAL)
                 # No tab character: in a table cell Word and LibreOffice align a paragraph on its first
                 # decimal tab stop by themselves, and LibreOffice ignores a leading tab there.
-                _run(para, text, size, bold=False, italic=False)
+                _run(para, text, size, False, False)
             elif tabs[j] is not None:  # a dash in a column of numbers: centred
                 para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-                _run(para, text, size, bold=False, italic=False)
+                _run(para, text, size, False, False)
             else:  # row labels (first column) left, other text centred; symbols in italics
-                para.alignment = WD_ALIGN_PARAGRAPH.LEFT if j == 0 else WD_ALIGN_PARAGRAPH.CENTER
-                _add_text(para, text, size)
+                para.alignment = text_align[j]
+                _add_text(para, text, size, symbols=_TABLE_SYMBOLS)
 
     if note:
         para = doc.add_paragraph()
         para.paragraph_format.space_before = Pt(3)
         para.paragraph_format.space_after = Pt(6)
-        _add_text(para, note if note.startswith("注") else f"注：{note}", size)
+        prefix = "注：" if lang == "zh" else "Note. "
+        _add_text(para, note if note.startswith(prefix.strip()) else prefix + note, size)
     return table
 
 
-def _text_width(doc) -> int:
+def text_width(doc) -> int:
     """The width between the margins of the last section, in twips."""
     sec = doc.sections[-1]
     return int((sec.page_width - sec.left_margin - sec.right_margin) / 635)  # EMU → twips
 
 
-def _column_widths(doc, cols: list[Column], texts: list[list[str]]) -> list[int]:
-    """Widths in twips filling the text width, in proportion to each column's longest content."""
+def new_section(doc, landscape: bool):
+    """Start a new page in a section of the given orientation, with the last section's margins.
+
+    Wide tables (a correlation matrix, the invariance ladder) go on landscape pages between
+    portrait ones; the page size is swapped, not changed.
+    """
+    last = doc.sections[-1]
+    width, height = sorted((last.page_width, last.page_height), reverse=landscape)
+    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = width, height
+    return section
+
+
+def _numeric(cols: list[Column], texts: list[list[str]]) -> list[bool]:
+    """Which columns hold numbers (decimal-aligned): a ``kind``, or every cell number-like or empty."""
+    return [
+        j > 0 and (c.kind is not None or all(_NUMBER_LIKE.match(t[j]) or t[j] in (MISSING, "") for t in texts))
+        for j, c in enumerate(cols)
+    ]
+
+
+def _needs(cols: list[Column], texts: list[list[str]], wrap: bool = False) -> list[float]:
+    """Each column's width in ems: its longest content with some air on either side.
+
+    With ``wrap`` the columns of text ask for at most :data:`TEXT_MAX_EMS` and wrap, rather than
+    crowd the numbers.
+    """
+    numeric = _numeric(cols, texts)
     need = []
     for j, c in enumerate(cols):
-        longest = max([_text_units(c.label), *(_text_units(t[j]) for t in texts)])
-        need.append(max(longest, 3.0) + 1.5)  # some air on either side
-    total = _text_width(doc)
+        longest = max(max([_text_units(c.label), *(_text_units(t[j]) for t in texts)]), 3.0) + 1.5
+        need.append(longest if numeric[j] or not wrap else min(longest, TEXT_MAX_EMS))
+    return need
+
+
+def _fix_widths(table, widths: list[int]) -> None:
+    """Column widths in the grid, every cell and the table (whose layout is fixed: ``autofit`` off).
+
+    LibreOffice lays a table out by its grid (``w:tblGrid``), Word by the cell widths; python-docx
+    fills the grid with equal columns, so both are set.
+    """
+    for col, w in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
+        col.set(qn("w:w"), str(w))
+    for j, w in enumerate(widths):
+        for cell in table.columns[j].cells:
+            cell.width = Twips(w)
+    tbl_w = table._tbl.tblPr.find(qn("w:tblW"))  # python-docx always writes one
+    tbl_w.set(qn("w:w"), str(sum(widths)))
+    tbl_w.set(qn("w:type"), "dxa")
+
+
+def natural_width(
+    columns: Sequence[str | Column], rows: Sequence[Sequence[object]], profile: Profile = "apa", size: Pt = BODY_SIZE
+) -> int:
+    """The width in twips a table needs: every number on one line, long text wrapped.
+
+    Compare it with :func:`text_width` to decide whether a table goes on a landscape page.
+    """
+    cols = [c if isinstance(c, Column) else Column(c) for c in columns]
+    texts = [[_cell_text(v, c, profile) for v, c in zip(r, cols, strict=True)] for r in rows]
+    return int(sum(_needs(cols, texts, wrap=True)) * size.pt * 20)
+
+
+def _column_widths(doc, cols: list[Column], texts: list[list[str]], size: Pt = BODY_SIZE) -> list[int]:
+    """Widths in twips filling the text width, in proportion to each column's longest content.
+
+    When the content does not fit on one line, the columns of numbers keep their width and the
+    columns of text share the rest (in proportion to their content, capped at :data:`TEXT_MAX_EMS`)
+    and wrap.
+    """
+    total, em = text_width(doc), size.pt * 20
+    need = _needs(cols, texts)
+    if sum(need) * em > total:
+        numeric, capped = _numeric(cols, texts), _needs(cols, texts, wrap=True)
+        free = total - sum(n for n, num in zip(need, numeric, strict=True) if num) * em
+        text = sum(n for n, num in zip(capped, numeric, strict=True) if not num)
+        if text * em <= free:  # the numbers fit and the text gets the rest
+            need = [n if num else c * free / (text * em) for n, c, num in zip(need, capped, numeric, strict=True)]
+        else:
+            need = capped
     scale = total / sum(need)
     widths = [int(n * scale) for n in need]
     widths[0] += total - sum(widths)
