@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test lint bench venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "jianfu needs Python >= 3.11")'
@@ -20,7 +20,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/jianfu demo
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+test: $(STAMP) lint
 	bash .ci/system-deps.sh
 	$(BIN)/python -m pytest -q
 

@@ -1,4 +1,7 @@
-"""Entry point that Prefect deployments reference (``flows/inbox.py:inbox``); the flow lives in :mod:`jianfu_flows.inbox`."""
+"""Entry point that Prefect deployments reference (``flows/inbox.py:inbox``).
+
+The flow itself lives in :mod:`jianfu_flows.inbox`.
+"""
 
 from jianfu_flows.inbox import inbox
 

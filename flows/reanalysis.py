@@ -1,4 +1,7 @@
-"""Entry point that Prefect deployments reference (``flows/reanalysis.py:reanalysis``); the flow lives in :mod:`jianfu_flows.reanalysis`."""
+"""Entry point that Prefect deployments reference (``flows/reanalysis.py:reanalysis``).
+
+The flow itself lives in :mod:`jianfu_flows.reanalysis`.
+"""
 
 from jianfu_flows.reanalysis import reanalysis
 

@@ -1,4 +1,7 @@
-"""Entry point that Prefect deployments reference (``flows/survey_pipeline.py:survey_pipeline``); the flow lives in :mod:`jianfu_flows.survey_pipeline`."""
+"""Entry point that Prefect deployments reference (``flows/survey_pipeline.py:survey_pipeline``).
+
+The flow itself lives in :mod:`jianfu_flows.survey_pipeline`.
+"""
 
 from jianfu_flows.survey_pipeline import survey_pipeline
 

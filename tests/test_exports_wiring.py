@@ -15,7 +15,12 @@ def test_run_writes_the_plan_default_and_the_requested_formats(inst, plan, tmp_p
     path = write_survey(simulate(inst, n=150, seed=21), inst, tmp_path / "w.xlsx")
     settings = engine.Settings.under(tmp_path / "data", tmp_path / "reports")
     summary = workflow.run_files([path], inst, plan, "w", settings)
-    assert set(summary["exports"]) == {"sav", "sav_quarantined"} and plan.exports == ["sav"]
+    assert set(summary["exports"]) == {"sav", "sav_quarantined", "docx"} and plan.exports == ["sav", "docx"]
+    from docx import Document
+
+    chapter = Document(summary["exports"]["docx"])
+    text = "\n".join(p.text for p in chapter.paragraphs)
+    assert all(h["hypothesis"] in text for h in summary["hypotheses"] if h["hypothesis"])
     stem = summary["report"].removesuffix(".xlsx")
     assert summary["exports"]["sav"] == stem + ".sav"
     data, meta = pyreadstat.read_sav(summary["exports"]["sav"])

@@ -64,7 +64,7 @@ def test_wheel_in_a_fresh_venv_validates_and_templates_from_another_folder(inst,
 
     jianfu = venv / "bin" / "jianfu"
     ok = subprocess.run(
-        [str(jianfu), "validate", "wjx.xlsx"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300
+        [str(jianfu), "validate", upload.name], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300
     )
     assert ok.returncode == 0, ok.stderr[-2000:]
     made = subprocess.run(

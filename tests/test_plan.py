@@ -68,3 +68,40 @@ def test_a_label_cut_by_an_unquoted_comma_is_refused(inst, tmp_path):
     with pytest.raises(PlanError) as exc:
         load_plan(bad, inst)
     assert any(f"(line {line})" in p and "not permitted" in p for p in exc.value.problems)
+
+
+EMPOWERMENT = [
+    "incentive_power",
+    "coordination_power",
+    "disciplinary_power",
+    "discretion_resources",
+    "accountability_pressure",
+]
+
+
+def test_plan_declares_the_issue_models(plan):
+    kinds = {m.id: m.type for m in plan.models}
+    assert kinds["empowerment_burden"] == "ols" and kinds["blame_mediation"] == "mediation"
+    assert kinds["blame_moderated_mediation"] == "moderated_mediation"
+    h2 = next(m for m in plan.models if m.id == "blame_moderated_mediation")
+    eb_covariates = next(m for m in plan.models if m.id == "empowerment_burden").blocks[0].terms
+    assert h2.covariates == eb_covariates and h2.cluster == "unit"
+    eb = next(m for m in plan.models if m.id == "empowerment_burden")
+    assert set(EMPOWERMENT) <= set(eb.terms) and eb.multilevel
+    med = next(m for m in plan.models if m.id == "blame_mediation")
+    assert (med.x, med.mediators, med.outcome) == ("accountability_pressure", ["blame_avoidance"], "burden")
+    assert plan.group_comparisons == ["level", "leader"]
+
+
+def test_plan_errors_list_every_problem(inst, tmp_path):
+    bad = tmp_path / "bad.analysis.yaml"
+    bad.write_text(
+        "instrument: cadre_burden\ngroup_comparisons: [nope]\nmodels:\n"
+        "  - {id: a, outcome: burden, blocks: [{name: b, terms: ['accountability_pressure:fault_tolerance']}]}\n"
+        "  - {id: a, type: mediation, x: accountability_pressure, mediators: [ghost], outcome: burden}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(PlanError) as err:
+        load_plan(bad, inst)
+    text = str(err.value)
+    assert "main effects" in text and "'ghost'" in text and "more than once" in text and "'nope'" in text

@@ -26,7 +26,7 @@ def test_two_identical_runs_store_every_row_exactly_once(inst, survey_files, set
     assert recorded == {r.sha256: r.archive_path for r in results}
     archived = sorted(p.name for p in settings.archive_dir.iterdir())
     assert archived == sorted(f"{r.sha256}{r.path[r.path.rfind('.') :]}" for r in results)
-    for r, f in zip(results, files):
+    for r, f in zip(results, files, strict=True):
         assert (settings.archive_dir / f"{r.sha256}{f.suffix}").read_bytes() == f.read_bytes()
 
 

@@ -1,7 +1,8 @@
-"""The analysis stage on accepted rows only: scale statistics and item analysis, the validity
-evidence for the measurement model, descriptives and correlations, group comparisons, and the
-analysis plan's models. Results are plain dicts and lists (JSON-ready) for the run summary and
-the report.
+"""The analysis stage, on accepted rows only.
+
+Scale statistics and item analysis, the validity evidence for the measurement model, descriptives
+and correlations, group comparisons, and the analysis plan's models. Results are plain dicts and
+lists (JSON-ready) for the run summary and the report.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ import math
 import numpy as np
 import pandas as pd
 
+from jianfu.comparability import RULE_TEXT, invariance_by_group
 from jianfu.instrument import Instrument
 from jianfu.plan import MediationSpec, ModeratedMediationSpec, Plan
 from jianfu.scoring import keyed_items
 from jianfu.stats import cfa, structure
+from jianfu.stats.agreement import unit_agreement
 from jianfu.stats.descriptives import compare_groups, correlation_table, describe
 from jianfu.stats.estimable import NotEstimable, not_estimable
+from jianfu.stats.fiml import fit_cfa_fiml
 from jianfu.stats.mediation import mediation
+from jianfu.stats.missing import little_mcar, missingness_table
 from jianfu.stats.moderated_mediation import moderated_mediation
 from jianfu.stats.multiplicity import adjust
 from jianfu.stats.regression import design_matrix, fit_hierarchical
@@ -142,14 +147,29 @@ def psychometrics(
     keyed = keyed_items(accepted, inst)
     factors = _measurement_model(keyed, inst)
     items = keyed[[i for its in factors.values() for i in its]]
-    out: dict = {"n_items": int(items.shape[1]), "n_complete": int(len(items.dropna()))}
-    enough = out["n_complete"] > items.shape[1] + 10
+    answered = items.dropna(how="all")
+    out: dict = {
+        "n_items": int(items.shape[1]),
+        "n_complete": int(len(items.dropna())),
+        "n_answered": int(len(answered)),
+        "missing": table(missingness_table(answered)) if len(answered) else {},
+    }
+    # Scattered non-response must not drop respondents: structure statistics start from EM
+    # correlations and the CFA is fitted by FIML on every row with an answer (Enders, 2010).
+    enough = out["n_answered"] > items.shape[1] + 10
+    if enough and out["n_complete"] < len(answered):
+        try:
+            out["little_mcar"] = little_mcar(answered).to_dict()
+        except NotEstimable as exc:
+            out["little_mcar"] = exc.result()
     if enough:
-        out["kmo"] = structure.kmo(items)
-        out["bartlett"] = structure.bartlett_sphericity(items)
-        pa = structure.parallel_analysis(items, seed=seed)
+        R = structure.correlation(items)
+        out["correlation_method"] = R.method
+        out["kmo"] = structure.kmo(R)
+        out["bartlett"] = structure.bartlett_sphericity(R)
+        pa = structure.parallel_analysis(R, seed=seed)
         out["parallel_analysis"] = pa
-        e = structure.efa(items, max(pa["n_factors"], 1))
+        e = structure.efa(R, max(pa["n_factors"], 1))
         out["efa"] = {
             "n_factors": int(e["loadings"].shape[1]),
             "rotation": e["rotation"],
@@ -158,26 +178,33 @@ def psychometrics(
             "variance": table(e["variance"]),
             "communalities": {k: _num(v) for k, v in e["communalities"].items()},
         }
-        out["harman"] = structure.harman_single_factor(items)
-        fit = cfa.fit_cfa(keyed, factors)
+        out["harman"] = structure.harman_single_factor(R)
+        incomplete = out["n_complete"] < len(answered)
+        try:
+            fit = fit_cfa_fiml(items, factors) if incomplete else cfa.fit_cfa(keyed, factors)
+        except NotEstimable as exc:
+            fit = None
+            out["note"] = exc.result()["reason"]
+    if enough and fit is not None:
         rv = cfa.reliability_validity(fit["loadings"])
         out["cfa"] = {
             "fit": fit["fit"],
             "n": fit["n"],
             "n_dropped": fit["n_dropped"],
+            "missing": "fiml" if incomplete else "none",
             "converged": fit["converged"],
             "note": fit["note"],
             "loadings": fit["loadings"],
             "reliability": table(rv),
             "fornell_larcker": table(cfa.fornell_larcker(rv["ave"], fit["factor_correlations"])),
             "factor_correlations": table(fit["factor_correlations"]),
-            "htmt": table(cfa.htmt(keyed, factors)),
+            "htmt": table(cfa.htmt(keyed, factors, corr=R.matrix)),
             "cutoffs": cfa.CUTOFFS,
         }
-    else:
+    elif not enough:
         out["note"] = {
-            "zh": f"完整作答的有效答卷仅 {out['n_complete']} 份，少于题目数 + 10，未做因子分析。",
-            "en": f"Only {out['n_complete']} complete rows (need more than items + 10): no factor analysis.",
+            "zh": f"有效答卷仅 {out['n_answered']} 份，少于题目数 + 10，未做因子分析。",
+            "en": f"Only {out['n_answered']} rows with answers (need more than items + 10): no factor analysis.",
         }
     out["descriptives"] = table(describe(scores))
     corr = correlation_table(scores)
@@ -190,7 +217,7 @@ def psychometrics(
         c
         for by in (plan.group_comparisons if plan else [])
         if by in data
-        for c in compare_groups(data, [s.id for s in inst.scales], by, options.get(by))
+        for c in compare_groups(data, [s.id for s in inst.scales], by, options.get(by), clusters=_unit_column(plan))
     ]
     # One family: every group comparison of the run (exploratory, so adjusted; hypotheses are not).
     p_adj = adjust(
@@ -201,7 +228,35 @@ def psychometrics(
     )
     for c, q in zip(out["group_comparisons"], p_adj, strict=True):
         c["p_adj"], c["p_adj_method"] = (None if np.isnan(q) else float(q)), method
+    out["unit_agreement"] = _unit_agreement(accepted, scores, inst, _unit_column(plan))
+    out["invariance"] = invariance_by_group(accepted, inst, plan.invariance_groups if plan else [])
+    out["invariance_rule"] = RULE_TEXT
     return out
+
+
+def _unit_agreement(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, unit: str) -> dict:
+    """ICC(1), ICC(2) and r_wg(j) of every scale whose items are about the unit (``referent: unit``)."""
+    if unit not in accepted:
+        return {}
+    keyed = keyed_items(accepted, inst)
+    out = {}
+    for s in inst.first_order_scales:
+        if s.referent != "unit" or s.id not in scores:
+            continue
+        items = [i.id for i in s.items if i.id in keyed]
+        try:
+            out[s.id] = unit_agreement(
+                scores[s.id], keyed[items], accepted[unit], len(inst.response_scales[s.response_scale].labels)
+            )
+        except NotEstimable as exc:
+            out[s.id] = exc.result()
+    return out
+
+
+def _unit_column(plan: Plan | None) -> str | None:
+    """The clustering variable the plan's models use (``unit`` by default)."""
+    clusters = [m.cluster for m in (plan.models if plan else []) if getattr(m, "cluster", None)]
+    return clusters[0] if clusters else "unit"
 
 
 def _adjust_matrix(p: pd.DataFrame, method: str) -> pd.DataFrame:
@@ -217,8 +272,11 @@ def _adjust_matrix(p: pd.DataFrame, method: str) -> pd.DataFrame:
 def _process_inputs(
     data: pd.DataFrame, spec: MediationSpec | ModeratedMediationSpec, categorical: dict[str, list[str]]
 ) -> tuple[pd.DataFrame, dict, dict[str, str]]:
-    """The complete rows of a process model and the keyword arguments its function shares:
-    covariate columns (dummies made, constant ones dropped), which are dummies, the units."""
+    """The complete rows of a process model and the keyword arguments its function shares.
+
+    The arguments are the covariate columns (dummies made, constant ones dropped), which of them
+    are dummies, and the units.
+    """
     sample = data[spec.variables].dropna()
     covs, source = design_matrix(sample, spec.covariates, categorical)
     covs = covs.loc[:, covs.std() > 0]

@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -32,7 +32,9 @@ app = typer.Typer(
 app.add_typer(cvi_app, name="cvi")
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
+    """The language of a report: Chinese (the default) or English."""
+
     zh = "zh"
     en = "en"
 

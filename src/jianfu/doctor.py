@@ -1,5 +1,6 @@
-"""``jianfu doctor``: check that the archive, the files table and the stored rows agree, and repair
-from the archive what can be repaired.
+"""``jianfu doctor``: check that the archive, the files table and the stored rows agree.
+
+What can be repaired is repaired from the archive.
 
 What is checked (each finding names the content by the first 12 digits of its sha256):
 
@@ -50,6 +51,7 @@ class Finding:
         return f"[{self.code}] {self.sha256[:12]}：{self.zh}{state} | {self.en}"
 
     def to_dict(self) -> dict:
+        """The finding as the ``jianfu doctor --json`` entry, with its message."""
         return asdict(self) | {"message": str(self)}
 
 

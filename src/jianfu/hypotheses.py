@@ -115,8 +115,10 @@ def _estimate(result: dict, finding: Finding) -> tuple[dict | None, dict | None]
 
 
 def evaluate(models: dict[str, dict], plan: Plan) -> list[dict]:
-    """One entry per declared finding: ``hypothesis, model, term | indirect, expect, estimate, ci_low,
-    ci_high, p, beta, verdict, text {zh, en}`` (and ``reason`` when not estimable).
+    """One entry per finding the plan declares, judged against the fitted models.
+
+    Each entry holds ``hypothesis, model, term | indirect, expect, estimate, ci_low, ci_high, p,
+    beta, verdict, text {zh, en}`` (and ``reason`` when not estimable).
     """
     out = []
     for spec in plan.models:

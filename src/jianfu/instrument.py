@@ -36,6 +36,10 @@ __all__ = [
     "AttentionCheck",
     "OpenQuestion",
     "Quality",
+    "CarelessRule",
+    "FLAG_NAMES",
+    "CARELESS_INDICES",
+    "ALL_FLAGS",
     "Instrument",
     "InstrumentError",
     "load_instrument",
@@ -102,10 +106,12 @@ class ResponseScale(_Model):
 
     @property
     def min(self) -> int:
+        """The lowest scored answer code."""
         return min(self.labels)
 
     @property
     def max(self) -> int:
+        """The highest scored answer code."""
         return max(self.labels)
 
 
@@ -134,6 +140,7 @@ class Scale(_Model):
 
     @property
     def is_composite(self) -> bool:
+        """The scale is made of ``subscales`` rather than items."""
         return bool(self.subscales)
 
 
@@ -164,6 +171,11 @@ class Demographic(_Model):
 
 
 class AttentionCheck(_Model):
+    """An instructed-response item: a row that answers it other than ``expect`` is flagged.
+
+    It is shown in the Likert grid of the scale named in ``after``.
+    """
+
     id: str
     text: Text
     response_scale: str
@@ -172,6 +184,8 @@ class AttentionCheck(_Model):
 
 
 class OpenQuestion(_Model):
+    """A free-text question; its answers are listed in the report, never scored."""
+
     id: str
     text: Text
 
@@ -189,30 +203,59 @@ class IncompleteRule(FlagRule):
 
 
 class InvalidRule(FlagRule):
-    """Rows with a cell that is not an allowed answer are quarantined as ``invalid`` and the rest of
-    the file is analysed; a file with more than ``max_share`` of such rows is rejected as a whole
-    (the wrong questionnaire or a mangled export).
+    """How many rows with a cell that is not an allowed answer a file may have.
+
+    Such rows are quarantined as ``invalid`` and the rest of the file is analysed; a file with more
+    than ``max_share`` of such rows is rejected as a whole (the wrong questionnaire or a mangled export).
     """
 
     max_share: float = Field(0.05, ge=0, le=1)
 
 
+class CarelessRule(FlagRule):
+    """Careless responding as multiple hurdles (Curran, 2016): five indices, quarantine when enough agree.
+
+    Each index flags a row by its own threshold (defaults and their sources:
+    :class:`jianfu.stats.careless.CarelessThresholds`); a row is quarantined as ``careless`` only
+    when at least ``min_flags`` hurdles agree — long string, IRV, Mahalanobis D², and consistency
+    (even–odd or synonyms count once: both measure within-person consistency and agree on diligent
+    respondents with a flat profile) — so that a diligent respondent is rarely lost.
+    """
+
+    min_flags: int = Field(2, ge=1, le=4)
+    longstring: float = Field(0.5, gt=0, le=1)
+    irv: float = Field(0.125, ge=0, lt=1)
+    mahalanobis: float = Field(0.001, gt=0, lt=1)
+    even_odd: float = Field(0.30, ge=-1, le=1)
+    psychsyn: float = Field(0.0, ge=-1, le=1)
+    psychsyn_critval: float = Field(0.60, gt=0, lt=1)
+
+
 class Quality(_Model):
+    """The instrument's ``quality`` section: which row flags are on, and their thresholds."""
+
     speeder: SpeederRule = SpeederRule()
     straightline: FlagRule = FlagRule()
     attention: FlagRule = FlagRule()
     incomplete: IncompleteRule = IncompleteRule()
     duplicate: FlagRule = FlagRule()
     invalid: InvalidRule = InvalidRule()
+    careless: CarelessRule = CarelessRule()
     #: Reject a file for any invalid cell (``jianfu run/validate --strict`` does the same).
     strict: bool = False
 
     @property
     def enabled_flags(self) -> list[str]:
+        """Names of the flags that are on, in :data:`FLAG_NAMES` order."""
         return [name for name in FLAG_NAMES if getattr(self, name).enabled]
 
 
-FLAG_NAMES = ("speeder", "straightline", "attention", "incomplete", "duplicate", "invalid")
+#: The flags that quarantine a row (when enabled in the instrument's ``quality`` section).
+FLAG_NAMES = ("speeder", "straightline", "attention", "incomplete", "duplicate", "invalid", "careless")
+#: The careless-responding indices behind ``careless``: counted and reported, quarantining only together.
+CARELESS_INDICES = ("longstring", "irv", "mahalanobis", "even_odd", "psychsyn")
+#: Every flag column a run computes and reports.
+ALL_FLAGS = FLAG_NAMES + CARELESS_INDICES
 
 
 class Instrument(_Model):
@@ -240,17 +283,21 @@ class Instrument(_Model):
 
     @property
     def first_order_scales(self) -> list[Scale]:
+        """The scales made of items, in instrument order."""
         return [s for s in self.scales if not s.is_composite]
 
     @property
     def composite_scales(self) -> list[Scale]:
+        """The scales made of subscales, in instrument order."""
         return [s for s in self.scales if s.is_composite]
 
     @property
     def items(self) -> list[Item]:
+        """Every item of every first-order scale, in questionnaire order."""
         return [item for s in self.first_order_scales for item in s.items]
 
     def scale(self, scale_id: str) -> Scale:
+        """The scale called ``scale_id``; :class:`KeyError` if there is none."""
         for s in self.scales:
             if s.id == scale_id:
                 return s

@@ -16,7 +16,7 @@ import pandas as pd
 from jianfu import paths
 from jianfu.ingest.parse import IngestResult, ingest_file
 from jianfu.ingest.readers import Limits, sha256_file
-from jianfu.instrument import FLAG_NAMES, Instrument, load_instrument
+from jianfu.instrument import ALL_FLAGS, Instrument, load_instrument
 from jianfu.plan import Plan, load_plan
 from jianfu.privacy import load_secret
 from jianfu.quality.flags import flag_quality
@@ -83,8 +83,10 @@ def default_wave(now: datetime | None = None) -> str:
 
 
 def wave_label(rule: str = "%Y-%m", now: datetime | None = None, timezone: str = "Asia/Shanghai") -> str:
-    """The wave a run at ``now`` belongs to: ``rule`` is a strftime pattern that may also use
-    ``{quarter}`` and ``{half}``, evaluated in ``timezone``.
+    """The wave a run at ``now`` belongs to.
+
+    ``rule`` is a strftime pattern that may also use ``{quarter}`` and ``{half}``, evaluated in
+    ``timezone``.
 
     Examples
     --------
@@ -98,6 +100,16 @@ def wave_label(rule: str = "%Y-%m", now: datetime | None = None, timezone: str =
 
 
 def load_inputs(instrument_path: str | Path, plan_path: str | Path | None = None) -> tuple[Instrument, Plan]:
+    """The instrument and its analysis plan, the plan checked against the instrument.
+
+    Parameters
+    ----------
+    instrument_path
+        The instrument YAML.
+    plan_path
+        The analysis plan YAML; by default the one that belongs to the instrument
+        (:func:`jianfu.paths.analysis_plan_for`).
+    """
     inst = load_instrument(instrument_path)
     plan = load_plan(plan_path or paths.analysis_plan_for(instrument_path), inst)
     return inst, plan
@@ -141,7 +153,7 @@ def clean(results: list[IngestResult], inst: Instrument) -> pd.DataFrame:
         {
             "status": flags["quarantined"].map({True: "quarantined", False: "accepted"}),
             "reasons": flags["reasons"],
-            **{f"_flag_{name}": flags[name] for name in FLAG_NAMES},
+            **{f"_flag_{name}": flags[name] for name in ALL_FLAGS},
         },
         index=frame.index,
     )
@@ -174,6 +186,14 @@ def score(frame: pd.DataFrame, inst: Instrument) -> tuple[pd.DataFrame, pd.DataF
 
 
 def model(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan) -> tuple[dict, dict]:
+    """Scale statistics and the plan's models on the accepted rows.
+
+    Returns
+    -------
+    tuple of dict
+        The scale statistics (:func:`jianfu.analysis.scale_statistics`) and the fitted models by id
+        (:func:`jianfu.analysis.run_models`); both empty when no row was accepted.
+    """
     from jianfu.analysis import analysis_frame, run_models, scale_statistics
 
     if accepted.empty:
@@ -181,6 +201,24 @@ def model(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: 
     stats = scale_statistics(accepted, scores, inst)
     models = run_models(analysis_frame(accepted, scores, inst), plan, inst)
     return stats, models
+
+
+def sensitivity(
+    frame: pd.DataFrame, accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan, models: dict
+) -> dict:
+    """The hypothesis models as reported, by multiple imputation, and with the quality-flagged rows back in."""
+    from jianfu.analysis import analysis_frame
+    from jianfu.sensitivity import model_sensitivity
+
+    if accepted.empty or not models:
+        return {}
+    flagged = frame[frame["status"] == "quarantined"] if "status" in frame else frame.iloc[:0]
+    flagged_data = (
+        analysis_frame(flagged, score_scales(flagged, inst), inst).join(flagged.filter(like="_flag_"))
+        if not flagged.empty
+        else pd.DataFrame(columns=accepted.columns)
+    )
+    return model_sensitivity(analysis_frame(accepted, scores, inst), flagged_data, plan, inst, models)
 
 
 def validity(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan) -> dict:
@@ -216,7 +254,7 @@ def hypotheses(models: dict, plan: Plan) -> list[dict]:
 
 
 def compare_waves(inst: Instrument, wave: str, settings: Settings) -> dict | None:
-    """This wave against earlier waves of the same instrument version in the store."""
+    """The current wave compared with earlier waves of the same instrument version in the store."""
     from jianfu.report.profile import wave_comparison
 
     if not settings.store_path.exists():
@@ -256,7 +294,7 @@ def summarise(
             )
         entry["accepted"] = int((part["status"] == "accepted").sum()) if part is not None else 0
         entry["quarantined"] = int((part["status"] == "quarantined").sum()) if part is not None else 0
-        entry["flags"] = {k: int(part[f"_flag_{k}"].sum()) if part is not None else 0 for k in FLAG_NAMES}
+        entry["flags"] = {k: int(part[f"_flag_{k}"].sum()) if part is not None else 0 for k in ALL_FLAGS}
         files.append(FileSummary(**entry))
     read = sum(f.rows or 0 for f in files if f.copy_of is None)
     accepted = int((frame["status"] == "accepted").sum()) if not frame.empty else 0
@@ -266,7 +304,7 @@ def summarise(
         wave=wave,
         files=files,
         rows={"read": read, "accepted": accepted, "quarantined": quarantined},
-        flags={k: int(frame[f"_flag_{k}"].sum()) if not frame.empty else 0 for k in FLAG_NAMES},
+        flags={k: int(frame[f"_flag_{k}"].sum()) if not frame.empty else 0 for k in ALL_FLAGS},
         flags_enabled=inst.quality.enabled_flags,
         scales=scale_stats,
         models=models,
@@ -292,12 +330,17 @@ def load_wave(inst: Instrument, wave: str, settings: Settings) -> tuple[pd.DataF
     rows["reasons"] = flags["reasons"]
     with Store(settings.store_path) as store:
         store.write_rows(rows, inst, wave)
-    for name in FLAG_NAMES:
+    for name in ALL_FLAGS:
         rows[f"_flag_{name}"] = flags[name]
     return rows, files
 
 
 def report(summary: RunSummary, inst: Instrument, out_dir: str | Path, lang: str = "zh") -> Path:
+    """Write the Excel report of a run into ``out_dir`` and return its path.
+
+    The file is named after the instrument, the wave and the time of writing
+    (``jianfu_<id>_<wave>_<YYYYmmdd-HHMMSS>[_en].xlsx``), so a report never overwrites an earlier one.
+    """
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     from jianfu.report.workbook import write_report
 
@@ -306,16 +349,37 @@ def report(summary: RunSummary, inst: Instrument, out_dir: str | Path, lang: str
     return write_report(summary, inst, Path(out_dir) / name, lang=lang)
 
 
-def export_datasets(frame: pd.DataFrame, inst: Instrument, report_path: str | Path, formats: list[str]) -> dict:
-    """Labelled analysis datasets next to the report (same stem): ``{format: path}`` (see :mod:`jianfu.export`)."""
+def export_datasets(
+    frame: pd.DataFrame,
+    inst: Instrument,
+    report_path: str | Path,
+    formats: list[str],
+    summary: RunSummary | None = None,
+    journal: str = "cn",
+    lang: str = "zh",
+) -> dict:
+    """What researchers continue with, next to the report (same stem): ``{format: path}``.
+
+    Labelled datasets (``sav``, ``dta``, ``parquet``, ``csv``; :mod:`jianfu.export.datasets`) and the
+    Word results chapter (``docx``; :mod:`jianfu.export.docx_chapter`, in ``journal`` conventions).
+    """
     if not formats or frame.empty:
         return {}
     from jianfu.export.datasets import write_datasets
 
+    stem = Path(report_path).with_suffix("")
     accepted = frame[frame["status"] == "accepted"]
     quarantined = frame[frame["status"] == "quarantined"]
-    written = write_datasets(accepted, quarantined, inst, Path(report_path).with_suffix(""), formats)
-    return {k: str(v) for k, v in written.items()}
+    tables = [f for f in formats if f != "docx"]
+    written = (
+        {k: str(v) for k, v in write_datasets(accepted, quarantined, inst, stem, tables).items()} if tables else {}
+    )
+    if "docx" in formats and summary is not None:
+        from jianfu.export.docx_chapter import write_results_chapter
+
+        docx = write_results_chapter(summary, stem.with_suffix(".docx"), lang=lang, journal=journal, instrument=inst)
+        written["docx"] = str(docx)
+    return written
 
 
 def validate_files(
@@ -334,7 +398,7 @@ def validate_files(
         entry["problems"] = [p.to_dict() for p in r.problems]
         if r.status == "accepted":
             flags = flag_quality(r.frame, inst)
-            entry["flags"] = {k: int(flags[k].sum()) for k in FLAG_NAMES}
+            entry["flags"] = {k: int(flags[k].sum()) for k in ALL_FLAGS}
             entry["quarantined"] = int(flags["quarantined"].sum())
         out.append(entry)
     return {

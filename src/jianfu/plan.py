@@ -62,6 +62,8 @@ class _Model(BaseModel):
 
 
 class Block(_Model):
+    """A named block of terms entered together in a hierarchical model (ΔR² per block)."""
+
     name: str
     terms: list[str]
 
@@ -89,6 +91,9 @@ class ReportSpec(_Model):
     headline: str | None = None
     #: The model whose coefficients get the coefficient plot with 95% CIs.
     coefficient_chart: str | None = None
+    #: Number conventions of the Word results chapter: ``cn`` keeps the leading zero (as many Chinese
+    #: journals ask), ``apa`` drops it for p, r and β, ``spssau`` adds a 分析建议 under each table.
+    journal: Literal["cn", "apa", "spssau"] = "cn"
 
 
 class ModelSpec(_Model):
@@ -110,10 +115,12 @@ class ModelSpec(_Model):
 
     @property
     def terms(self) -> list[str]:
+        """Every term of every block, in order of entry."""
         return [t for b in self.blocks for t in b.terms]
 
     @property
     def variables(self) -> list[str]:
+        """The outcome and every variable a term uses (both parts of an interaction)."""
         return [self.outcome, *[p for t in self.terms for p in t.split(":")]]
 
 
@@ -137,13 +144,16 @@ class MediationSpec(_Model):
 
     @property
     def variables(self) -> list[str]:
+        """The columns the model needs: predictor, mediators, outcome and covariates."""
         return [self.x, *self.mediators, self.outcome, *self.covariates]
 
 
 class ModeratedMediationSpec(_Model):
-    """``x`` → ``mediator`` → ``outcome`` with ``moderator`` on the a-path (``stage: a``, PROCESS
-    model 7) or the b-path (``stage: b``, model 14): conditional indirect effects at −1 SD / mean /
-    +1 SD and the index of moderated mediation, by (cluster) bootstrap.
+    """Moderated mediation: ``x`` → ``mediator`` → ``outcome`` with ``moderator`` on one path.
+
+    The moderator sits on the a-path (``stage: a``, PROCESS model 7) or the b-path (``stage: b``,
+    model 14). Estimated: conditional indirect effects at −1 SD / mean / +1 SD and the index of
+    moderated mediation, by (cluster) bootstrap.
     """
 
     id: str
@@ -164,10 +174,12 @@ class ModeratedMediationSpec(_Model):
 
     @property
     def mediators(self) -> list[str]:
+        """The one mediator, as a list (the shape :class:`MediationSpec` has)."""
         return [self.mediator]
 
     @property
     def variables(self) -> list[str]:
+        """The columns the model needs: predictor, mediator, moderator, outcome and covariates."""
         return [self.x, self.mediator, self.moderator, self.outcome, *self.covariates]
 
 
@@ -197,12 +209,21 @@ class Plan(_Model):
     instrument: str
     models: list[AnyModel]
     group_comparisons: list[str] = ["level", "leader"]
+    #: Demographics across whose groups each scale's measurement invariance is tested (multi-group
+    #: CFA ladder); default: the ``group_comparisons``. Waves of one instrument version are always
+    #: tested before their means are compared.
+    invariance: list[str] | None = None
     report: ReportSpec = ReportSpec()
     #: Adjustment of exploratory families (group comparisons, the correlation matrix): Holm or
     #: Benjamini–Hochberg. Pre-declared hypothesis tests stay unadjusted (confirmatory).
     multiplicity: Literal["holm", "bh"] = "holm"
     #: Labelled datasets written next to every report (``jianfu run --export`` overrides).
-    exports: list[Literal["sav", "dta", "parquet", "csv"]] = ["sav"]
+    exports: list[Literal["sav", "dta", "parquet", "csv", "docx"]] = ["sav", "docx"]
+
+    @property
+    def invariance_groups(self) -> list[str]:
+        """The demographics measurement invariance is tested across (``invariance`` or ``group_comparisons``)."""
+        return list(self.group_comparisons if self.invariance is None else self.invariance)
 
 
 def _indirect_names(m: AnyModel) -> list[str]:
@@ -287,6 +308,9 @@ def load_plan(path: str | Path, inst: Instrument) -> Plan:
     demographics = {d.id for d in inst.demographics}
     problems += [
         (("group_comparisons",), f"{g!r} is not a demographic") for g in plan.group_comparisons if g not in demographics
+    ]
+    problems += [
+        (("invariance",), f"{g!r} is not a demographic") for g in plan.invariance_groups if g not in demographics
     ]
     if problems:
         raise PlanError(path, [_fmt(loc, msg, tree) for loc, msg in problems])

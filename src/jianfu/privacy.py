@@ -138,7 +138,7 @@ def mask_series(values: pd.Series) -> tuple[pd.Series, int]:
     """Mask personal data in a free-text column; returns the masked column and how many cells changed."""
     as_text = values.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else nfkc(v))
     uniq = pd.unique(as_text)
-    masked = as_text.map(dict(zip(uniq, map(mask_text, uniq))))
+    masked = as_text.map(dict(zip(uniq, map(mask_text, uniq), strict=True)))
     return masked, int((masked != as_text).sum())
 
 

@@ -1,8 +1,9 @@
 """User-facing problems with input: collected, bilingual (Chinese first), and located.
 
 Every problem names the file, sheet, row, column and value it is about and says how to fix
-the input; the value is kept with personal data masked and at most 30 characters. Problems are collected into lists, never raised one at a time, so an HR clerk
-sees everything wrong with an upload in one pass.
+the input; the value is kept with personal data masked and at most 30 characters. Problems are
+collected into lists, never raised one at a time, so an HR clerk sees everything wrong with an
+upload in one pass.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Problem:
                 object.__setattr__(self, name, mask_text(text))
 
     def where_zh(self) -> str:
+        """Where the problem is, in Chinese: file, sheet, row and column as far as known."""
         parts = [f"文件“{self.file}”"]
         if self.sheet:
             parts.append(f"工作表“{self.sheet}”")
@@ -59,6 +61,7 @@ class Problem:
         return "，".join(parts)
 
     def where_en(self) -> str:
+        """Where the problem is, in English: file, sheet, row and column as far as known."""
         parts = [f'file "{self.file}"']
         if self.sheet:
             parts.append(f'sheet "{self.sheet}"')
@@ -77,14 +80,17 @@ class Problem:
         )
 
     def to_dict(self) -> dict:
+        """The problem as a JSON-ready dict, with its full bilingual message."""
         d = asdict(self)
         d["message"] = str(self)
         return d
 
 
 def error(code: str, zh: str, en: str, fix_zh: str, fix_en: str, **where) -> Problem:
+    """A problem that rejects the file; ``where`` holds ``file``, ``sheet``, ``row``, ``column``, ``value``."""
     return Problem(code, "error", zh, en, fix_zh, fix_en, **where)
 
 
 def warning(code: str, zh: str, en: str, fix_zh: str, fix_en: str, **where) -> Problem:
+    """A problem that leaves the file accepted; ``where`` as for :func:`error`."""
     return Problem(code, "warning", zh, en, fix_zh, fix_en, **where)

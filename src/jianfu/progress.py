@@ -38,9 +38,16 @@ STAGE_LABELS = {
 
 
 class Reporter(Protocol):
-    def start(self, name: str, total: int | None) -> None: ...
-    def advance(self, name: str, n: int) -> None: ...
-    def finish(self, name: str) -> None: ...
+    """Whoever listens to the stages of a run (the CLI's progress bar)."""
+
+    def start(self, name: str, total: int | None) -> None:
+        """Stage ``name`` begins, with ``total`` units of work if known."""
+
+    def advance(self, name: str, n: int) -> None:
+        """Stage ``name`` has done ``n`` more units."""
+
+    def finish(self, name: str) -> None:
+        """Stage ``name`` is over (also when it failed)."""
 
 
 # A module global rather than a context variable: flows may run their body in another thread.

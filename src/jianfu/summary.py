@@ -58,6 +58,8 @@ class Part(BaseModel):
 
 
 class InstrumentRef(Part):
+    """The instrument a run used: its id and version."""
+
     id: str
     version: str
 
@@ -91,6 +93,8 @@ class FileSummary(Part):
 
 
 class ItemSummary(Part):
+    """One item's analysis (:func:`jianfu.stats.reliability.item_analysis`) on the accepted rows."""
+
     n: float
     mean: float | None = None
     sd: float | None = None
@@ -141,6 +145,8 @@ class UnitSummary(Part):
 
 
 class OpenAnswers(Part):
+    """The answers given to one open question."""
+
     id: str
     n: int
     answers: list[str]
@@ -167,6 +173,8 @@ class Hypothesis(Part):
 
 
 class ReportLayout(Part):
+    """What the report puts first, from the plan's ``report`` section: the headline scale and charted model."""
+
     headline: str | None = None
     coefficient_chart: str | None = None
 
@@ -207,6 +215,8 @@ class RunSummary(Part):
     #: Scale means per wave and the change from the previous wave (None with one wave).
     waves: dict[str, Any] | None = None
     hypotheses: list[Hypothesis] = Field(default_factory=list)
+    #: The hypothesis models as reported, by multiple imputation and with flagged rows (:mod:`jianfu.sensitivity`).
+    sensitivity: dict[str, Any] = Field(default_factory=dict)
     layout: ReportLayout = Field(default_factory=ReportLayout)
     exports: dict[str, str] = Field(default_factory=dict)
     provenance: Provenance | None = _absent_when_none()

@@ -57,18 +57,24 @@ class Step:
 
 
 class Executor(Protocol):
-    def run(self, step: Step, /, *args: Any, **kwargs: Any) -> Any: ...
+    """How the steps of a pipeline are run: :class:`Direct` here, or as Prefect tasks by the flows."""
 
-    def map(self, step: Step, items: Iterable[Any], /, *args: Any, **kwargs: Any) -> Iterator[Any]: ...
+    def run(self, step: Step, /, *args: Any, **kwargs: Any) -> Any:
+        """Run ``step`` once and return its result."""
+
+    def map(self, step: Step, items: Iterable[Any], /, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """Run ``step`` on each of ``items`` (first argument) and yield the results in order."""
 
 
 class Direct:
     """Run every step here and now, one after the other."""
 
     def run(self, step: Step, /, *args: Any, **kwargs: Any) -> Any:
+        """Call the step's function."""
         return step.fn(*args, **kwargs)
 
     def map(self, step: Step, items: Iterable[Any], /, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """Call the step's function on one item after another."""
         for item in items:
             yield step.fn(item, *args, **kwargs)
 
@@ -144,6 +150,7 @@ FILE_AWAY = Step("file-away", _file_away, io=True)
 SCORE = Step("score", stages.score)
 MODEL = Step("model", stages.model)
 VALIDITY = Step("psychometrics", stages.validity)
+SENSITIVITY = Step("sensitivity", stages.sensitivity)
 OVERVIEW = Step("overview", stages.overview)
 COMPARE_WAVES = Step("compare-waves", stages.compare_waves, io=True)
 SUMMARISE = Step("summarise", stages.summarise)
@@ -223,10 +230,12 @@ def analyse(
     # warnings.catch_warnings, which is not thread-safe.
     scale_stats, models = execute.run(MODEL, accepted, scores, inst, plan)
     psychometrics = execute.run(VALIDITY, accepted, scores, inst, plan)
+    robustness = execute.run(SENSITIVITY, frame, accepted, scores, inst, plan, models)
     headline = plan.report.headline
     more = execute.run(OVERVIEW, accepted, scores, inst, headline) | {
         "waves": execute.run(COMPARE_WAVES, inst, wave, settings),
         "hypotheses": execute.run(HYPOTHESES, models, plan),
+        "sensitivity": robustness,
         "layout": plan.report.model_dump(),
     }
     summary = execute.run(
@@ -280,7 +289,9 @@ def run_files(
         summary = analyse(frame, results, inst, plan, wave, settings, execute=execute)
     with stage("report"):
         summary.report = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
-        summary.exports = execute.run(EXPORT, frame, inst, summary.report, _formats(exports, plan))
+        summary.exports = execute.run(
+            EXPORT, frame, inst, summary.report, _formats(exports, plan), summary, plan.report.journal, lang
+        )
         execute.run(MARK_REPORTED, inst, wave, settings)
     faults.point("reported")
     return summary
@@ -305,7 +316,9 @@ def rebuild_wave(
         summary = analyse(rows, files, inst, plan, wave, settings, execute=execute)
     with stage("report"):
         summary.report = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
-        summary.exports = execute.run(EXPORT, rows, inst, summary.report, _formats(exports, plan))
+        summary.exports = execute.run(
+            EXPORT, rows, inst, summary.report, _formats(exports, plan), summary, plan.report.journal, lang
+        )
         execute.run(MARK_REPORTED, inst, wave, settings)
     return summary
 
@@ -356,10 +369,10 @@ def process_inbox(
                 execute.run(COMMIT, frame, records_for(results, new), receipts_for(new, copies), inst, wave, settings)
         faults.point("stored")
         stored = execute.run(STORED, settings, [d.sha256 for d in copies])
-        for r, d in zip(results, new):
+        for r, d in zip(results, new, strict=True):
             execute.run(FILE_AWAY, d, r.status, [str(p) for p in r.problems], r.archive_path, settings)
             faults.point("filed-one")
-        for d, archived in zip(copies, copy_archives):
+        for d, archived in zip(copies, copy_archives, strict=True):
             first = stored[d.sha256]  # committed above, or in an earlier run
             execute.run(FILE_AWAY, d, first["status"], first["errors"], archived, settings)
             faults.point("filed-one")

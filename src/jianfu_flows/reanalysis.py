@@ -1,5 +1,7 @@
-"""reanalysis: rebuild a wave's report from the store (default: the latest wave), e.g. after the
-analysis plan was edited. The steps are the engine's (:func:`jianfu.workflow.reanalyse_wave`).
+"""reanalysis: rebuild a wave's report from the store (default: the latest wave).
+
+For example after the analysis plan was edited. The steps are the engine's
+(:func:`jianfu.workflow.reanalyse_wave`).
 """
 
 from __future__ import annotations

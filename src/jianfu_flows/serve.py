@@ -24,15 +24,21 @@ class _Section(BaseModel):
 
 
 class WaveRule(_Section):
+    """The wave a run belongs to: a strftime pattern plus ``{quarter}`` and ``{half}``."""
+
     rule: str = "%Y-%m"
 
 
 class InboxSchedule(_Section):
+    """How often the inbox is checked, and how long a file must be unchanged before it is taken."""
+
     interval_minutes: float = Field(10, gt=0)
     settle_seconds: float = Field(30, ge=0)
 
 
 class ReanalysisSchedule(_Section):
+    """When the current wave's report is rebuilt (five-field cron, in the schedules' time zone)."""
+
     cron: str = "0 7 * * 1"
 
     @field_validator("cron")
@@ -44,6 +50,8 @@ class ReanalysisSchedule(_Section):
 
 
 class Schedules(_Section):
+    """The contents of ``flows/schedules.yaml``: time zone, instrument, wave rule and the two schedules."""
+
     timezone: str = "Asia/Shanghai"
     instrument: str = str(paths.DEFAULT_INSTRUMENT.relative_to(paths.PROJ_ROOT))
     wave: WaveRule = WaveRule()
@@ -58,6 +66,7 @@ class Schedules(_Section):
 
 
 def load_schedules(path: str | Path = SCHEDULES) -> Schedules:
+    """Read and validate a schedules file (an empty file means every default)."""
     return Schedules.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
 
 

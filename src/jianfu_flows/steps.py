@@ -1,6 +1,8 @@
-"""How the flows execute the engine's steps: each :class:`jianfu.workflow.Step` becomes a Prefect
-task wrapping the engine function itself (retried when the step does I/O), plus the artifacts a
-run publishes. The order of the steps is the engine's (:mod:`jianfu.workflow`), never repeated here.
+"""How the flows execute the engine's steps, plus the artifacts a run publishes.
+
+Each :class:`jianfu.workflow.Step` becomes a Prefect task wrapping the engine function itself
+(retried when the step does I/O). The order of the steps is the engine's (:mod:`jianfu.workflow`),
+never repeated here.
 
 Results are never persisted: the frames passing between steps hold respondents' answers, and
 Prefect's result storage is readable outside jianfu's private data folder.
@@ -51,6 +53,7 @@ class PrefectSteps:
         return self._tasks[step.name]
 
     def run(self, step: Step, /, *args: Any, **kwargs: Any) -> Any:
+        """Run the step as its Prefect task and wait for the result."""
         return self._task(step)(*args, **kwargs)
 
     def map(self, step: Step, items: Iterable[Any], /, *args: Any, **kwargs: Any) -> Iterator[Any]:

@@ -44,7 +44,7 @@ def test_matches_lavaan(data, stage, model):
     assert res["model"] == int(model)
     mine = {
         "index": res["index_of_moderated_mediation"]["estimate"],
-        **{k: c["effect"] for k, c in zip(["lo", "mid", "hi"], res["conditional_indirect"])},
+        **{k: c["effect"] for k, c in zip(["lo", "mid", "hi"], res["conditional_indirect"], strict=True)},
         "cp": res["paths"]["direct"]["b"],
     }
     if stage == "a":

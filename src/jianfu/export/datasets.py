@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from jianfu import __version__
-from jianfu.instrument import FLAG_NAMES, Instrument
+from jianfu.instrument import ALL_FLAGS, Instrument
 from jianfu.privacy import mask_text
 from jianfu.report.profile import MIN_UNIT_N
 from jianfu.report.text import Words
@@ -299,7 +299,7 @@ def _specs(inst: Instrument, include_open_answers: bool, has_wave: bool) -> list
     out += [_Spec(c.id, "attention", c.text.zh, c.text.en, c) for rest in checks_after.values() for c in rest]
     out += [_Spec(s.id, "scale", f"{s.name.zh}（量表得分）", f"{s.name.en} (scale score)", s) for s in inst.scales]
     out.append(_Spec("duration_s", "meta", "作答用时（秒）", "Completion time (seconds)"))
-    out += [_Spec(f"flag_{f}", "flag", f"质量标记：{zh.flag(f)}", f"Quality flag: {en.flag(f)}", f) for f in FLAG_NAMES]
+    out += [_Spec(f"flag_{f}", "flag", f"质量标记：{zh.flag(f)}", f"Quality flag: {en.flag(f)}", f) for f in ALL_FLAGS]
     if include_open_answers:
         out += [_Spec(o.id, "open", o.text.zh, o.text.en, o) for o in inst.open_questions]
     out += [

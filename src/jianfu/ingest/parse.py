@@ -80,14 +80,17 @@ class IngestResult:
 
     @property
     def errors(self) -> list[Problem]:
+        """The problems that reject the file."""
         return [p for p in self.problems if p.severity == "error"]
 
     @property
     def warnings(self) -> list[Problem]:
+        """The problems that leave the file accepted."""
         return [p for p in self.problems if p.severity == "warning"]
 
     @property
     def status(self) -> str:
+        """``rejected`` when there is an error or no frame, else ``accepted``."""
         return "rejected" if self.errors or self.frame is None else "accepted"
 
     def summary(self) -> dict:
@@ -128,7 +131,7 @@ def parse_duration(values: pd.Series) -> pd.Series:
         return np.nan
 
     uniq = pd.unique(values)
-    return values.map(dict(zip(uniq, (one(u) for u in uniq))))
+    return values.map(dict(zip(uniq, (one(u) for u in uniq), strict=True)))
 
 
 def _targets(inst: Instrument) -> tuple[dict[str, str], dict[str, str]]:
@@ -244,8 +247,9 @@ _CELL_CODES = {"value.not_allowed", "value.not_allowed_more", "value.formula"}
 def _accept_partially(
     result: IngestResult, inst: Instrument, n_invalid: int, n: int, strict: bool, where: dict
 ) -> None:
-    """Turn invalid-cell errors into warnings (the rows are quarantined as ``invalid``), unless
-    ``strict`` or too many rows are invalid, in which case the file stays rejected and says why.
+    """Turn invalid-cell errors into warnings (the rows are quarantined as ``invalid``).
+
+    Unless ``strict`` or too many rows are invalid: then the file stays rejected and says why.
     """
     share, limit = n_invalid / max(n, 1), inst.quality.invalid.max_share
     if strict:
@@ -328,7 +332,7 @@ def ingest_file(
     matched: dict[int, str] = {}
     pii_cols: dict[int, str] = {}
     meta_cols: dict[str, int] = {}
-    for j, (h, k) in enumerate(zip(raw.header, keys)):
+    for j, (h, k) in enumerate(zip(raw.header, keys, strict=True)):
         ident = _match(k, key_to_id) if k else None
         pii = pii_kind_of_header(h) if ident is None else None
         if ident is not None:
@@ -500,7 +504,8 @@ def ingest_file(
                     error(
                         "value.not_allowed_more",
                         f"本列还有 {len(positions) - _MAX_CELL_PROBLEMS_PER_COLUMN} 个类似的错误值",
-                        f"{len(positions) - _MAX_CELL_PROBLEMS_PER_COLUMN} more cells in this column have values that are not allowed",
+                        f"{len(positions) - _MAX_CELL_PROBLEMS_PER_COLUMN} more cells in this column "
+                        "have values that are not allowed",
                         f"允许的取值：{allowed}",
                         f"allowed values: {allowed}",
                         column=raw.header[j],
@@ -545,11 +550,12 @@ def ingest_file(
         )
     elif "duration" in meta_cols and frame["_duration_s"].isna().any():
         bad_rows = rows[frame["_duration_s"].isna().to_numpy()][:5]
+        n_bad, examples = int(frame["_duration_s"].isna().sum()), ", ".join(map(str, bad_rows))
         result.problems.append(
             warning(
                 "meta.bad_duration",
-                f"有 {int(frame['_duration_s'].isna().sum())} 行的作答时间无法识别（如第 {', '.join(map(str, bad_rows))} 行）",
-                f"{int(frame['_duration_s'].isna().sum())} completion time(s) could not be parsed (e.g. rows {', '.join(map(str, bad_rows))})",
+                f"有 {n_bad} 行的作答时间无法识别（如第 {examples} 行）",
+                f"{n_bad} completion time(s) could not be parsed (e.g. rows {examples})",
                 "作答时间应写作“312秒”或“5分12秒”",
                 "write completion times like 312秒 or 5分12秒",
                 column=raw.header[meta_cols["duration"]],

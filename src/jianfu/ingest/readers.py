@@ -40,8 +40,10 @@ class Limits:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Limits:
-        """Limits with ``JIANFU_MAX_MB``, ``JIANFU_MAX_UNCOMPRESSED_MB``, ``JIANFU_MAX_RATIO``,
-        ``JIANFU_MAX_ROWS`` and ``JIANFU_MAX_COLUMNS`` applied where set.
+        """Limits read from the environment.
+
+        ``JIANFU_MAX_MB``, ``JIANFU_MAX_UNCOMPRESSED_MB``, ``JIANFU_MAX_RATIO``, ``JIANFU_MAX_ROWS``
+        and ``JIANFU_MAX_COLUMNS`` are applied where set.
         """
         import os
 
@@ -81,6 +83,7 @@ class RawSheet:
 
 
 def sha256_file(path: str | Path) -> str:
+    """The hex sha256 of a file's bytes, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -371,8 +374,10 @@ def _read_csv(path: Path, name: str, limits: Limits, problems: list[Problem]) ->
                 f"无法识别文件编码：从第 {line} 行起不是 UTF-8，整个文件也不是 GBK（可能混有不同编码的行）",
                 f"cannot decode the file: line {line} is not UTF-8 and the file as a whole is not GBK/GB18030 either "
                 "(lines in different encodings?)",
-                f"检查第 {line} 行（可能是从其他文件粘贴的），然后在 Excel 中将整个文件另存为“CSV UTF-8（逗号分隔）”后上传",
-                f"check line {line} (pasted from another file?), then save the whole file as 'CSV UTF-8' and upload again",
+                f"检查第 {line} 行（可能是从其他文件粘贴的），"
+                "然后在 Excel 中将整个文件另存为“CSV UTF-8（逗号分隔）”后上传",
+                f"check line {line} (pasted from another file?), "
+                "then save the whole file as 'CSV UTF-8' and upload again",
                 file=name,
                 sheet="CSV",
                 row=line,
@@ -402,8 +407,10 @@ def _read_csv(path: Path, name: str, limits: Limits, problems: list[Problem]) ->
 
 
 def _interned_rows(ws) -> list[list]:
-    """The sheet's rows, each distinct value held once: an export repeats a handful of answer
-    labels millions of times, so sharing them keeps a 10⁵-row upload's memory near its size.
+    """The sheet's rows, each distinct value held once.
+
+    An export repeats a handful of answer labels millions of times, so sharing them keeps a
+    10⁵-row upload's memory near its size.
     """
     # One table per type: 1, 1.0 and True are equal as dict keys but must stay distinct values.
     text: dict[str, str] = {}

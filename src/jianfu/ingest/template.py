@@ -35,8 +35,10 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
 
 def question_groups(inst: Instrument) -> list[tuple[str, list[str]]]:
-    """The questionnaire in order, as (kind, ids) per question: one demographic or open question
-    each, one Likert grid per scale (its attention check placed in the grid it names in ``after``).
+    """The questionnaire in order, as (kind, ids) per question.
+
+    One demographic or open question each, one Likert grid per scale (its attention check placed
+    in the grid it names in ``after``).
     """
     groups: list[tuple[str, list[str]]] = [("demo", [d.id]) for d in inst.demographics]
     checks_after = {c.after: c.id for c in inst.attention_checks}
@@ -78,7 +80,7 @@ def _build(inst: Instrument) -> tuple[Workbook, int]:
     ws.title = RESPONSE_SHEET
     cols = template_columns(inst)
     ws.append([h for h, _, _ in cols])
-    for j, (header, _, allowed) in enumerate(cols, start=1):
+    for j, (_, _, allowed) in enumerate(cols, start=1):
         cell = ws.cell(row=1, column=j)
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
@@ -160,7 +162,7 @@ def _build(inst: Instrument) -> tuple[Workbook, int]:
         )
     for o in inst.open_questions:
         cb.append([o.id, o.text.zh, o.text.en, "开放题 open question", "", "自由填写 free text"])
-    for letter, width in zip("ABCDEF", (10, 60, 60, 28, 14, 60)):
+    for letter, width in zip("ABCDEF", (10, 60, 60, 28, 14, 60), strict=True):
         cb.column_dimensions[letter].width = width
     cb.freeze_panes = "A2"
     wb.properties.title = f"{inst.title.zh} 上传模板"

@@ -1,3 +1,4 @@
-"""Data quality: which accepted rows an analysis should not trust, and why (flags from the instrument's
-``quality`` section).
+"""Data quality: which accepted rows an analysis should not trust, and why.
+
+The flags come from the instrument's ``quality`` section.
 """

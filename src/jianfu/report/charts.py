@@ -1,5 +1,7 @@
-"""Native Excel charts (openpyxl chart objects, not pictures), drawn from cells already on the
-sheet so a reader can see and re-use the numbers behind every chart.
+"""Native Excel charts (openpyxl chart objects, not pictures).
+
+They are drawn from cells already on the sheet so a reader can see and re-use the numbers behind
+every chart.
 """
 
 from __future__ import annotations

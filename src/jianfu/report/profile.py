@@ -1,5 +1,6 @@
-"""What the report shows beyond the models: who answered, how units compare, what they wrote,
-and how this wave compares with earlier ones.
+"""What the report shows beyond the models.
+
+Who answered, how units compare, what they wrote, and how this wave compares with earlier ones.
 
 Unit figures are suppressed for units with fewer than ``MIN_UNIT_N`` accepted respondents:
 a mean over three cadres of one township identifies people, so it is never computed into the
@@ -14,8 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from jianfu.comparability import DECISION_TEXT, comparable, invariance_across
 from jianfu.instrument import Instrument
-from jianfu.scoring import score_scales
+from jianfu.scoring import keyed_items, score_scales
 
 __all__ = ["MIN_UNIT_N", "sample_profile", "unit_comparison", "open_answers", "wave_comparison"]
 
@@ -30,9 +32,10 @@ def _num(x) -> float | None:
 
 
 def sample_profile(accepted: pd.DataFrame, inst: Instrument) -> list[dict]:
-    """Counts and shares of each demographic's levels among accepted rows (instrument order;
-    missing answers counted as 未填写 / not given). Free-text demographics report only how many
-    distinct values there are (``unit``: the number of units).
+    """Counts and shares of each demographic's levels among accepted rows.
+
+    Levels are in instrument order; missing answers are counted as 未填写 / not given. Free-text
+    demographics report only how many distinct values there are (``unit``: the number of units).
     """
     out = []
     n = len(accepted)
@@ -103,11 +106,13 @@ def _mean_ci(x: pd.Series, level: float = 0.95) -> tuple[float | None, float | N
 
 
 def wave_comparison(stored: pd.DataFrame, inst: Instrument, current: str) -> dict | None:
-    """Scale means with 95% CIs per wave of accepted stored rows, and the change from the
-    previous wave to ``current`` (Welch's CI of the difference). None with fewer than two waves.
+    """Scale means with 95% CIs per wave of accepted stored rows, and the change since the previous wave.
 
     Waves are ordered by their labels (``2026-05`` before ``2026-11``); ``current`` is compared
-    with the wave just before it.
+    with the wave just before it. A change (Welch's CI of the difference) is given only for a
+    scale with at least partial scalar invariance across the two waves (multi-group CFA,
+    :mod:`jianfu.comparability`); otherwise ``withheld`` says why in zh and en. None with fewer
+    than two waves.
     """
     if stored.empty or "wave" not in stored:
         return None
@@ -118,6 +123,10 @@ def wave_comparison(stored: pd.DataFrame, inst: Instrument, current: str) -> dic
     scores = score_scales(rows, inst)
     by_wave = {w: scores[rows["wave"].to_numpy() == w] for w in waves}
     previous = waves[waves.index(current) - 1] if waves.index(current) > 0 else None
+    invariance: dict = {}
+    if previous:
+        pair = rows["wave"].isin([previous, current]).to_numpy()
+        invariance = invariance_across(keyed_items(rows[pair], inst), rows.loc[pair, "wave"], inst)
     table = []
     for s in inst.scales:
         entry = {"scale": s.id, "waves": {}}
@@ -126,7 +135,16 @@ def wave_comparison(stored: pd.DataFrame, inst: Instrument, current: str) -> dic
             entry["waves"][w] = {"n": int(by_wave[w][s.id].notna().sum()), "mean": m, "ci_low": lo, "ci_high": hi}
         if previous:
             a, b = by_wave[current][s.id].dropna(), by_wave[previous][s.id].dropna()
-            if len(a) > 1 and len(b) > 1:
+            decision = invariance.get(s.id, {}).get("decision", "not_tested")
+            entry["invariance"] = decision
+            if not comparable(decision):
+                zh, en = DECISION_TEXT[decision]
+                entry["withheld"] = {
+                    "zh": f"未比较均值：两轮之间{zh}（测量不变性未达到标量水平，均值差异可能来自题目含义的变化）。",
+                    "en": f"Means not compared: across the two waves, {en} (without scalar invariance a difference "
+                    "may reflect a change in what the items measure).",
+                }
+            elif len(a) > 1 and len(b) > 1:
                 va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
                 df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
                 diff, h = a.mean() - b.mean(), stats.t.ppf(0.975, df) * np.sqrt(va + vb)
@@ -139,4 +157,11 @@ def wave_comparison(stored: pd.DataFrame, inst: Instrument, current: str) -> dic
                     "p": _num(p),
                 }
         table.append(entry)
-    return {"waves": waves, "current": current, "previous": previous, "scales": table}
+    return {
+        "waves": waves,
+        "current": current,
+        "previous": previous,
+        "scales": table,
+        # The ladder per scale across the two waves compared: the reason a change is or is not shown.
+        "invariance": invariance,
+    }

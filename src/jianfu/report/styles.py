@@ -1,5 +1,7 @@
-"""Cell-level presentation for the Excel report: fonts, three-line tables, number formats,
-page setup, and the formula-injection guard. Nothing here knows about statistics.
+"""Cell-level presentation for the Excel report.
+
+Fonts, three-line tables, number formats, page setup, and the formula-injection guard. Nothing here
+knows about statistics.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""Words of the report in Chinese (default) and English: sheet names, headers, labels, and the
-key findings, which are written from the results rather than from a template of fixed claims.
+"""Words of the report in Chinese (default) and English.
+
+Sheet names, headers, labels, and the key findings, which are written from the results rather than
+from a template of fixed claims.
 """
 
 from __future__ import annotations
 
-from jianfu.instrument import FLAG_NAMES, Instrument
+from jianfu.instrument import ALL_FLAGS, Instrument
 from jianfu.summary import RunSummary
 
 __all__ = ["Words", "term_label", "findings", "SHEET_KEYS"]
@@ -18,6 +20,7 @@ SHEET_KEYS = [
     "descriptives",
     "regression",
     "medmod",
+    "sensitivity",
     "units",
     "open",
     "waves",
@@ -33,6 +36,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "validity": ("信度效度", "Reliability & validity"),
     "descriptives": ("描述与相关", "Descriptives & correlations"),
     "regression": ("回归结果", "Regression"),
+    "sensitivity": ("敏感性分析", "Sensitivity"),
     "medmod": ("中介与调节", "Mediation & moderation"),
     "units": ("单位对比", "Unit comparison"),
     "open": ("开放回答", "Open answers"),
@@ -82,6 +86,12 @@ _FLAG_WORDS = {
     "incomplete": ("作答不完整", "Incomplete"),
     "duplicate": ("重复提交", "Duplicate"),
     "invalid": ("含无效答案", "Invalid answer"),
+    "careless": ("粗心作答（≥2 项指标）", "Careless (≥ 2 indices)"),
+    "longstring": ("指标：最长连续相同", "Index: long string"),
+    "irv": ("指标：个体内变异过低", "Index: low IRV"),
+    "mahalanobis": ("指标：马氏距离异常", "Index: Mahalanobis D²"),
+    "even_odd": ("指标：奇偶一致性低", "Index: even–odd"),
+    "psychsyn": ("指标：同义题不一致", "Index: synonyms"),
 }
 
 
@@ -95,9 +105,11 @@ class Words:
         self._i = 0 if lang == "zh" else 1
 
     def __call__(self, key: str) -> str:
+        """The word for ``key`` in this language."""
         return _WORDS[key][self._i]
 
     def pick(self, zh: str, en: str) -> str:
+        """Whichever of ``zh`` and ``en`` is in this language."""
         return zh if self.lang == "zh" else en
 
     def text(self, t) -> str:
@@ -109,12 +121,15 @@ class Words:
         return getattr(t, self.lang) or t.zh
 
     def flag(self, name: str) -> str:
+        """The label of the quality flag ``name``."""
         return _FLAG_WORDS[name][self._i]
 
     def flags(self) -> list[str]:
-        return [self.flag(k) for k in FLAG_NAMES]
+        """The labels of all quality flags and careless indices, in :data:`~jianfu.instrument.ALL_FLAGS` order."""
+        return [self.flag(k) for k in ALL_FLAGS]
 
     def se_type(self, se_type: str | None) -> str:
+        """A model's standard-error type (``cluster-robust by unit (CR2)``, ``HC3``) as a reader's words."""
         if se_type and se_type.startswith("cluster-robust by "):
             var, _, kind = se_type.removeprefix("cluster-robust by ").partition(" (")
             name = "单位" if var == "unit" else var
@@ -174,7 +189,8 @@ def findings(summary: RunSummary, inst: Instrument, lang: str = "zh") -> list[st
         label = w.text(m.get("label")) or model_id
         out.append(
             w.pick(
-                f"{label}：模型解释了{outcome}差异的 {m['r2'] * 100:.1f}%（n = {m['n']}，{w.se_type(m.get('se_type'))}）。",
+                f"{label}：模型解释了{outcome}差异的 {m['r2'] * 100:.1f}%"
+                f"（n = {m['n']}，{w.se_type(m.get('se_type'))}）。",
                 f"{label}: the model explains {m['r2'] * 100:.1f}% of the variance in {outcome.lower()} "
                 f"(n = {m['n']}, {w.se_type(m.get('se_type'))}).",
             )
@@ -201,9 +217,12 @@ def findings(summary: RunSummary, inst: Instrument, lang: str = "zh") -> list[st
         out.append(
             w.pick(
                 f"共同方法偏差：第一个未旋转因子解释 {harman['share'] * 100:.1f}% 的方差，"
-                f"{'超过' if harman['flagged'] else '低于'} 40% 的判断标准。",
-                f"Common-method variance: the first unrotated factor explains {harman['share'] * 100:.1f}% of the variance, "
-                f"{'above' if harman['flagged'] else 'below'} the 40% rule of thumb.",
+                f"{'超过' if harman['flagged'] else '低于'} 50% 的判断标准"
+                "（该检验只是弱证据，Podsakoff et al., 2003）。",
+                f"Common-method variance: the first unrotated factor explains {harman['share'] * 100:.1f}% "
+                "of the variance, "
+                f"{'above' if harman['flagged'] else 'below'} the 50% rule "
+                "(weak evidence either way; Podsakoff et al., 2003).",
             )
         )
     out.append(w("cross_sectional"))

@@ -19,8 +19,10 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.worksheet.worksheet import Worksheet
 
-from jianfu.instrument import FLAG_NAMES, Instrument
+from jianfu.comparability import DECISION_TEXT, RULE_TEXT
+from jianfu.instrument import ALL_FLAGS, Instrument
 from jianfu.report.charts import bar_chart, coefficient_chart, line_chart
+from jianfu.report.sensitivity_sheet import sensitivity_sheet
 from jianfu.report.styles import FONT, MEAN, PCT, STAT, P, inert, note, page, table, title
 from jianfu.report.text import SHEET_KEYS, Words, findings, not_estimable_text, term_label
 from jianfu.stats.descriptives import stars
@@ -30,6 +32,7 @@ __all__ = ["write_report", "inert", "SHEETS", "CHART_SHEETS", "sheet_names", "te
 
 
 def sheet_names(lang: str = "zh", waves: bool = False) -> list[str]:
+    """The report's sheet names in order, in ``lang``; the waves sheet only with ``waves``."""
     w = Words(lang)
     return [w(k) for k in SHEET_KEYS if waves or k != "waves"]
 
@@ -95,7 +98,7 @@ def _summary_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Word
                 w("mean"),
                 y_range=(lo, hi),
             )
-    for col, width in zip("ABCDEFGH", [34, 10, 10, 12, 12, 12, 12, 12]):
+    for col, width in zip("ABCDEFGH", [34, 10, 10, 12, 12, 12, 12, 12], strict=True):
         ws.column_dimensions[col].width = width
     page(ws, 12)
 
@@ -153,7 +156,7 @@ def _quality_sheet(ws: Worksheet, summary: RunSummary, w: Words) -> None:
                 f.rows,
                 f.accepted,
                 f.quarantined,
-                *[f.flags.get(k, 0) for k in FLAG_NAMES],
+                *[f.flags.get(k, 0) for k in ALL_FLAGS],
                 len(f.errors),
                 len(f.warnings),
             ]
@@ -167,7 +170,7 @@ def _quality_sheet(ws: Worksheet, summary: RunSummary, w: Words) -> None:
             total.read,
             total.accepted,
             total.quarantined,
-            *[summary.flags.get(k, 0) for k in FLAG_NAMES],
+            *[summary.flags.get(k, 0) for k in ALL_FLAGS],
             "",
             "",
         ]
@@ -187,15 +190,18 @@ def _quality_sheet(ws: Worksheet, summary: RunSummary, w: Words) -> None:
             w("warnings"),
         ],
         rows,
-        widths=[36, 10, 8, 10, 8, 8, 10, 10, 14, 12, 10, 8, 8],
+        widths=[36, 10, 8, 10, 8, 8, *[10] * len(ALL_FLAGS), 8, 8],
         freeze=True,
     )
     top = note(
         ws,
         top,
         w.pick(
-            "一份答卷可同时有多个标记；“隔离”按份计数一次。",
-            "A response may carry several flags; it counts once as quarantined.",
+            "一份答卷可同时有多个标记；“隔离”按份计数一次。“指标”列为五项粗心作答指标（Curran, 2016），"
+            "单项不隔离；奇偶一致性与同义题合计一项，至少两项不同证据同时出现才记为“粗心作答”并隔离。",
+            "A response may carry several flags; it counts once as quarantined. The 'Index' columns are five "
+            "careless-responding indices (Curran, 2016): none quarantines alone; even–odd and synonyms count as one; "
+            "when at least two kinds agree the response is flagged 'careless' and quarantined.",
         ),
     )
     problems = [[Path(f.path).name, w("error"), e] for f in summary.files for e in f.errors]
@@ -260,6 +266,8 @@ def _validity_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Wor
         widths=[24, 26, 8, 9, 11, 11, 4, 9, 9, 4, 9, 4],
         freeze=True,
     )
+    top = _missing_note(ws, top, psy, w)
+    top = _invariance_tables(ws, top, psy, inst, w)
     if not cfa:
         note(
             ws, top, w.text(psy.get("note")) or w.pick("样本不足，未做因子分析。", "Too few rows for factor analysis.")
@@ -267,12 +275,14 @@ def _validity_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Wor
         page(ws)
         return
     fit = cfa["fit"]
+    fiml = cfa.get("missing") == "fiml"
     top = note(
         ws,
         top,
         w.pick(
-            f"验证性因子分析（ML，完整作答 n = {fit['n']}）",
-            f"Confirmatory factor analysis (ML, complete cases n = {fit['n']})",
+            f"验证性因子分析（{'全信息最大似然 FIML，全部有效答卷' if fiml else 'ML，完整作答'} n = {fit['n']}）",
+            f"Confirmatory factor analysis ({'full-information ML, all rows' if fiml else 'ML, complete cases'}"
+            f" n = {fit['n']})",
         ),
         bold=True,
     )
@@ -297,7 +307,8 @@ def _validity_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Wor
             ws,
             top,
             w.pick(
-                "RMSEA = √(max(χ² − df, 0) / (df·N))，用 N（与 lavaan 相同，非 N − 1）；CFI、TLI ≥ .90，RMSEA、SRMR ≤ .08 为可接受。",
+                "RMSEA = √(max(χ² − df, 0) / (df·N))，用 N（与 lavaan 相同，非 N − 1）；"
+                "CFI、TLI ≥ .90，RMSEA、SRMR ≤ .08 为可接受。",
                 "RMSEA = √(max(χ² − df, 0) / (df·N)) with N as lavaan (not N − 1); CFI, TLI ≥ .90 and "
                 "RMSEA, SRMR ≤ .08 are acceptable.",
             ),
@@ -400,6 +411,85 @@ def _validity_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Wor
     page(ws, 12)
 
 
+def _missing_note(ws: Worksheet, top: int, psy: dict, w: Words) -> int:
+    """How much is missing, whether it looks random (Little's test), and how the analysis kept every row."""
+    n_complete, n_answered = psy.get("n_complete"), psy.get("n_answered")
+    if n_answered is None or n_complete is None or n_complete == n_answered:
+        return top
+    little = psy.get("little_mcar") or {}
+    test = (
+        f"Little MCAR χ²({little['df']}) = {little['statistic']:.2f}, p = {little['p']:.3f}"
+        if little.get("statistic") is not None
+        else ""
+    )
+    top = note(
+        ws,
+        top,
+        w.pick(
+            f"缺失数据：{n_answered} 份有效答卷中 {n_complete} 份答完全部题目。{test}。"
+            "结构检验基于全部答卷的 EM 相关矩阵，验证性因子分析用全信息最大似然（FIML），"
+            "不删除有缺失的答卷；量表分为已答题目的均值。",
+            f"Missing data: {n_complete} of {n_answered} accepted rows answered every item. {test}. Structure "
+            "statistics start from EM correlations of all rows and the CFA is fitted by full-information ML (FIML): "
+            "no respondent is dropped for a missing answer; scale scores are means of the answered items.",
+        ),
+    )
+    return top + 1
+
+
+def _invariance_tables(ws: Worksheet, top: int, psy: dict, inst: Instrument, w: Words) -> int:
+    """Per grouping variable: each scale's configural fit, the change at the metric and scalar steps, the decision."""
+    demo = {d.id: d for d in inst.demographics}
+    names = {s.id: w.text(s.name) for s in inst.scales}
+    for group, scales in (psy.get("invariance") or {}).items():
+        label = w.text(demo[group].label) if group in demo and demo[group].label else group
+        top = note(ws, top, w.pick(f"测量不变性：按{label}分组", f"Measurement invariance across {label}"), bold=True)
+        rows = []
+        for scale_id, r in scales.items():
+            conf = r.get("configural") or {}
+            metric = (r.get("metric") or {}).get("change") or {}
+            scalar = ((r.get("partial_scalar") or r.get("scalar")) or {}).get("change") or {}
+            rows.append(
+                [
+                    names.get(scale_id, scale_id),
+                    conf.get("chi2"),
+                    conf.get("df"),
+                    conf.get("cfi"),
+                    conf.get("rmsea"),
+                    conf.get("srmr"),
+                    metric.get("delta_cfi"),
+                    metric.get("delta_rmsea"),
+                    metric.get("delta_srmr"),
+                    scalar.get("delta_cfi"),
+                    scalar.get("delta_rmsea"),
+                    scalar.get("delta_srmr"),
+                    w.pick(*DECISION_TEXT.get(r.get("decision"), ("", ""))),
+                    ", ".join(r.get("freed") or [])
+                    or ("—" if not r.get("from_subscales") else w.pick("见各维度", "see dimensions")),
+                ]
+            )
+        headers = [
+            w("scale"),
+            w.pick("构形 χ²", "Configural χ²"),
+            "df",
+            "CFI",
+            "RMSEA",
+            "SRMR",
+            w.pick("度量 ΔCFI", "Metric ΔCFI"),
+            "ΔRMSEA",
+            "ΔSRMR",
+            w.pick("标量 ΔCFI", "Scalar ΔCFI"),
+            "ΔRMSEA",
+            "ΔSRMR",
+            w.pick("结论", "Decision"),
+            w.pick("释放截距的题目", "Intercepts freed"),
+        ]
+        top = table(ws, top, headers, rows, formats={k: STAT for k in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11)})
+    if psy.get("invariance"):
+        top = note(ws, top, w.text(psy.get("invariance_rule") or RULE_TEXT)) + 1
+    return top
+
+
 def _descriptives_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
     top = title(ws, w("descriptives"), w("stars"))
     psy = summary.psychometrics
@@ -485,7 +575,8 @@ def _regression_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: W
         ws,
         w.pick("层次回归结果", "Hierarchical regression"),
         w.pick(
-            "b 为非标准化系数，SE 为按单位聚类的稳健标准误（少于 40 个单位时为 CR2 与 Satterthwaite 自由度），β 为标准化系数；",
+            "b 为非标准化系数，SE 为按单位聚类的稳健标准误（少于 40 个单位时为 CR2 与 Satterthwaite 自由度），"
+            "β 为标准化系数；",
             "b unstandardised, SE clustered by unit (CR2 with Satterthwaite df below 40 units), β standardised; ",
         )
         + w("stars"),
@@ -553,7 +644,7 @@ def _regression_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: W
         ws.cell(row=chart_rows[0][0] - 1, column=col, value=f"{chart_label}{w.pick('：', ': ')}b")
         ws.cell(row=chart_rows[0][0] - 1, column=col + 1, value="+")
         ws.cell(row=chart_rows[0][0] - 1, column=col + 2, value="−")
-        for k, (row, t) in enumerate(chart_rows):
+        for k, (_, t) in enumerate(chart_rows):
             r = chart_rows[0][0] + k
             ws.cell(row=r, column=col - 1, value=names.get(t["term"], t["term"]))
             ws.cell(row=r, column=col, value=t["b"])
@@ -678,7 +769,8 @@ def _medmod_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words
                     ws,
                     top,
                     w.pick(
-                        f"Johnson–Neyman 临界值（中心化调节变量）：{bounds}；在观测范围内：{inside}；简单斜率显著的区域：{zone[0]}。",
+                        f"Johnson–Neyman 临界值（中心化调节变量）：{bounds}；在观测范围内：{inside}；"
+                        f"简单斜率显著的区域：{zone[0]}。",
                         f"Johnson–Neyman bounds (centred moderator): {bounds}; within the observed range: "
                         f"{inside}; the simple slope is significant {zone[1]}.",
                     ),
@@ -799,6 +891,61 @@ def _path_label(path: str, m: dict, names: dict, w: Words) -> str:
     return f"a（{x}→{med}）" if kind == "a" else f"b（{med}→{y}）"
 
 
+def _agreement_table(ws: Worksheet, top: int, agreement: dict, names: dict, w: Words) -> int:
+    """ICC(1), ICC(2) and r_wg(j) of the scales about the unit: whether their unit means may be compared."""
+    if not agreement:
+        return top
+    top = note(
+        ws,
+        top,
+        w.pick(
+            "单位层面构念（题目问“我们单位……”）：ICC(1)、ICC(2) 与 r_wg(j)，判断单位均值是否有意义",
+            "Constructs about the unit (items on 'our unit'): ICC(1), ICC(2) and r_wg(j) — are unit means meaningful?",
+        ),
+        bold=True,
+    )
+    rows = [
+        [
+            names.get(sid, sid),
+            a.get("icc1"),
+            a.get("icc2"),
+            a.get("rwg_mean"),
+            a.get("rwg_median"),
+            a.get("rwg_share_ok"),
+            a.get("n_units"),
+        ]
+        if a.get("estimable", True)
+        else [names.get(sid, sid), w.text(a.get("reason")), None, None, None, None, None]
+        for sid, a in agreement.items()
+    ]
+    top = table(
+        ws,
+        top,
+        [
+            w("scale"),
+            "ICC(1)",
+            "ICC(2)",
+            "r_wg(j) M",
+            "r_wg(j) Mdn",
+            w.pick("r_wg(j) ≥ .70 的单位", "Units r_wg(j) ≥ .70"),
+            w.pick("单位数", "Units"),
+        ],
+        rows,
+        formats={1: STAT, 2: STAT, 3: STAT, 4: STAT, 5: PCT},
+    )
+    top = note(
+        ws,
+        top,
+        w.pick(
+            "ICC(2) ≥ .70 表示单位均值可靠；"
+            "r_wg(j) ≥ .70 表示单位内看法一致（Bliese, 2000；LeBreton & Senter, 2008）。不满足时不宜按单位排名。",
+            "ICC(2) ≥ .70: reliable unit means; r_wg(j) ≥ .70: agreement within the unit (Bliese, 2000; LeBreton & "
+            "Senter, 2008). Below these, do not rank units.",
+        ),
+    )
+    return top + 1
+
+
 def _units_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
     top = title(
         ws,
@@ -810,6 +957,7 @@ def _units_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words)
     )
     units = summary["units"]
     names = {s.id: w.text(s.name) for s in inst.scales}
+    top = _agreement_table(ws, top, summary.psychometrics.get("unit_agreement") or {}, names, w)
     scales = list(next((u["means"] for u in units if u["means"]), {}) or [])
     rows = [
         [
@@ -850,8 +998,10 @@ def _units_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words)
             ws,
             top,
             w.pick(
-                "组间比较（Welch 检验；效应量：两组为 Hedges g，多组为 η²）",
-                "Group comparisons (Welch tests; effect size Hedges' g for two groups, η² for more)",
+                "组间比较（个人属性用 Welch 检验；单位属性如层级用按单位聚类稳健的 Wald 检验，CR2/HTZ；"
+                "效应量：两组为 Hedges g，多组为 η²）",
+                "Group comparisons (Welch tests for attributes of the person; cluster-robust Wald tests by unit, "
+                "CR2/HTZ, for attributes of the unit such as level; effect size Hedges' g for two groups, η² for more)",
             ),
             bold=True,
         )
@@ -936,7 +1086,8 @@ def _waves_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words)
         ws,
         w("waves"),
         w.pick(
-            f"本轮 {waves['current']} 与此前各轮（同一问卷版本）的量表均值与 95% 置信区间；变化为本轮减上一轮（Welch）。",
+            f"本轮 {waves['current']} 与此前各轮（同一问卷版本）的量表均值与 95% 置信区间；"
+            "变化为本轮减上一轮（Welch）。",
             f"Wave {waves['current']} against earlier waves of this instrument version: means "
             "with 95% CIs; change = this wave minus the previous one (Welch).",
         ),
@@ -945,20 +1096,36 @@ def _waves_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words)
     headers = [w("scale")]
     for wave in waves["waves"]:
         headers += [f"{wave} n", f"{wave} {w('mean')}", f"{wave} CI ↓", f"{wave} CI ↑"]
-    headers += [w.pick("变化", "Change"), "CI ↓", "CI ↑", "p", w("sig")]
-    rows = []
+    headers += [w.pick("变化", "Change"), "CI ↓", "CI ↑", "p", w("sig"), w.pick("测量不变性", "Invariance")]
+    rows, withheld = [], []
     for s in waves["scales"]:
-        row = [names.get(s["scale"], s["scale"])]
+        name = names.get(s["scale"], s["scale"])
+        row = [name]
         for wave in waves["waves"]:
             v = s["waves"][wave]
             row += [v["n"], v["mean"], v["ci_low"], v["ci_high"]]
         ch = s.get("change") or {}
+        decision = s.get("invariance")
         row += [ch.get("diff"), ch.get("ci_low"), ch.get("ci_high"), ch.get("p"), stars(ch.get("p"))]
+        row.append(w.pick(*DECISION_TEXT[decision]) if decision in DECISION_TEXT else "")
         rows.append(row)
+        if s.get("withheld"):
+            withheld.append(f"{name}：{s['withheld']['zh']}" if w.lang == "zh" else f"{name}: {s['withheld']['en']}")
     k = len(waves["waves"])
     formats = {1 + 4 * j + o: MEAN for j in range(k) for o in (1, 2, 3)}
     formats |= {1 + 4 * k: STAT, 2 + 4 * k: STAT, 3 + 4 * k: STAT, 4 + 4 * k: P}
-    table(ws, top, headers, rows, formats=formats, widths=[24], freeze=True)
+    top = table(ws, top, headers, rows, formats=formats, widths=[24], freeze=True)
+    top = note(
+        ws,
+        top,
+        w.pick(
+            "只有在两轮之间至少达到部分标量不变（多组验证性因子分析，Chen 2007 判定规则）的量表才比较均值变化。",
+            "A change in means is shown only for scales with at least partial scalar invariance across the two "
+            "waves (multi-group CFA, Chen 2007 rule).",
+        ),
+    )
+    for line in withheld:
+        top = note(ws, top, line)
     page(ws)
 
 
@@ -966,50 +1133,95 @@ def _methods_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Word
     top = title(ws, w("methods"))
     lines = w.pick(
         [
-            "计分：反向题按 最小值 + 最大值 − 原始分 计分；量表得分为已答题目的均值，至少答满 75% 的题目；复合量表（如有）为其各维度得分的均值。",
-            "数据质量：作答过快、直线作答、注意力题未通过、作答不完整、重复提交的答卷被隔离，保留在数据库中但不参与任何统计。",
-            "信度：Cronbach α（Feldt 95% 置信区间）；McDonald ω_total（单因子 ML 模型）；题目分析为校正题总相关与删除该题后的 α。",
-            "结构：KMO 与 Bartlett 球形检验；Horn 平行分析（95 百分位）决定探索性因子数；探索性因子分析为 minres 提取、oblimin 斜交旋转。",
-            "验证性因子分析：最大似然估计，完整作答个案；χ² = N·F_ML，RMSEA 使用 N（与 lavaan 相同）；CR 与 AVE 由标准化载荷计算；区分效度用 Fornell–Larcker 与 HTMT2。",
-            "共同方法偏差：Harman 单因子检验（第一个未旋转主成分的方差占比，> 40% 提示风险）。该检验只是最低要求。",
-            "回归：分层 OLS，逐块报告 R² 与 ΔR²；只要有 2 个以上单位，标准误即按单位聚类：少于 40 个单位时用 CR2（Bell & McCaffrey, 2002）与 Satterthwaite 自由度（Pustejovsky & Tipton, 2018），40 个及以上用 CR1（自由度 G − 1）；ΔR² 的检验为聚类稳健 Wald 检验（CR2 时为 HTZ 检验，Pustejovsky & Tipton, 2018；CR1 时为 F(q, G − 1)）；只有 1 个单位时用 HC3。β 为标准化系数，虚拟变量不报告 β。",
+            "计分：反向题按 最小值 + 最大值 − 原始分 计分；量表得分为已答题目的均值，至少答满 75% 的题目；"
+            "复合量表（如有）为其各维度得分的均值。",
+            "数据质量：作答过快、直线作答、注意力题未通过、作答不完整、重复提交的答卷被隔离，"
+            "保留在数据库中但不参与任何统计。",
+            "信度：Cronbach α（Feldt 95% 置信区间）；McDonald ω_total（单因子 ML 模型）；"
+            "题目分析为校正题总相关与删除该题后的 α。",
+            "结构：KMO 与 Bartlett 球形检验；Horn 平行分析（95 百分位）决定探索性因子数；"
+            "探索性因子分析为 minres 提取、oblimin 斜交旋转。",
+            "验证性因子分析：最大似然估计；有缺失答案时用全信息最大似然（FIML，Enders, 2010），"
+            "保留全部有效答卷，探索性分析基于 EM 相关矩阵；χ² = N·F_ML，RMSEA 使用 N（与 lavaan 相同）；"
+            "CR 与 AVE 由标准化载荷计算；区分效度用 Fornell–Larcker 与 HTMT2。",
+            "共同方法偏差：Harman 单因子检验（第一个未旋转主成分的方差占比，> 50% 提示风险，Podsakoff et al., 2003）。"
+            "该检验只是弱证据、最低要求。",
+            "测量不变性：每个量表按计划中的分组（默认层级、是否领导）与相邻两轮之间做多组验证性因子分析，"
+            "依次检验形态、度量（载荷等值）、标量（截距等值）不变性，按 Chen (2007) 的拟合变化规则判定；"
+            "标量不成立时依分数检验逐个释放截距（每个因子至多三分之一的题目）。"
+            "只有达到（部分）标量不变的量表才比较均值。",
+            "单位层面构念：题目问“我们单位……”的量表报告 ICC(1)、ICC(2)（Bliese, 2000）"
+            "与 r_wg(j)（James, Demaree & Wolf, 1984），在按单位汇总或排名之前判断单位均值是否可靠、"
+            "单位内看法是否一致。",
+            "粗心作答：除作答过快、直线作答、注意力题外，计算五项指标（最长连续相同、个体内变异、马氏距离、"
+            "奇偶一致性、同义题一致性；Curran, 2016）；奇偶一致性与同义题同属一致性证据，合计一项；"
+            "至少两项不同证据同时出现才隔离。",
+            "回归：分层 OLS，逐块报告 R² 与 ΔR²；只要有 2 个以上单位，标准误即按单位聚类："
+            "少于 40 个单位时用 CR2（Bell & McCaffrey, 2002）与 Satterthwaite 自由度（Pustejovsky & Tipton, 2018），"
+            "40 个及以上用 CR1（自由度 G − 1）；ΔR² 的检验为聚类稳健 Wald 检验（CR2 时为 HTZ 检验，"
+            "Pustejovsky & Tipton, 2018；CR1 时为 F(q, G − 1)）；只有 1 个单位时用 HC3。β 为标准化系数，"
+            "虚拟变量不报告 β。",
             "多层模型：按单位的随机截距模型（REML）与 ICC；估计落在边界或不收敛时回退到聚类稳健 OLS，并注明原因。",
-            "调节：交互项由中心化变量相乘；简单斜率取调节变量均值 ±1 SD；Johnson–Neyman 区间给出效应显著的调节变量取值范围。",
-            "中介：路径为 OLS 估计；间接效应 a·b 的置信区间为 5000 次百分位 Bootstrap（固定随机种子，可重复），按单位整体重抽样（聚类 Bootstrap），以反映同一单位答卷之间的相关。",
-            "有调节的中介（Hayes PROCESS 模型 7/14）：调节变量均值 ±1 SD 处的条件间接效应，以及有调节的中介指数（Hayes, 2015）及其 Bootstrap 置信区间。",
-            "组间比较：两组为 Welch t 检验（Hedges g），多组为 Welch 方差分析（η²）。",
-            "隐私：姓名、身份证号、手机号、电子邮箱与 IP 地址在入库前删除；开放回答中的此类信息被遮蔽；少于 5 人的单位不报告数值。",
+            "调节：交互项由中心化变量相乘；简单斜率取调节变量均值 ±1 SD；"
+            "Johnson–Neyman 区间给出效应显著的调节变量取值范围。",
+            "中介：路径为 OLS 估计；间接效应 a·b 的置信区间为 5000 次百分位 Bootstrap（固定随机种子，可重复），"
+            "按单位整体重抽样（聚类 Bootstrap），以反映同一单位答卷之间的相关。",
+            "有调节的中介（Hayes PROCESS 模型 7/14）：调节变量均值 ±1 SD 处的条件间接效应，"
+            "以及有调节的中介指数（Hayes, 2015）及其 Bootstrap 置信区间。",
+            "组间比较：两组为 Welch t 检验（Hedges g），多组为 Welch 方差分析（η²）；分组变量是单位属性（如层级，"
+            "同一单位的人取值相同）时，答卷不是独立重复，改用按单位聚类稳健的 Wald 检验（CR2 与 HTZ 检验，"
+            "Pustejovsky & Tipton, 2018）。",
+            "隐私：姓名、身份证号、手机号、电子邮箱与 IP 地址在入库前删除；开放回答中的此类信息被遮蔽；"
+            "少于 5 人的单位不报告数值。",
             "数值格式：统计量保留三位小数，p < .001 写作 “< .001”；* p < .05，** p < .01，*** p < .001。",
             "局限：横断面自评数据，所有关系均为相关关系。",
         ],
         [
-            "Scoring: reverse-keyed items scored min + max − x; a scale score is the mean of answered items with at least 75% "
-            "answered; a composite scale (if any) is the mean of its dimensions.",
-            "Data quality: speeders, straight-liners, failed attention checks, incomplete responses and duplicates are "
-            "quarantined: kept in the store, left out of every statistic.",
-            "Reliability: Cronbach's α (Feldt 95% CI); McDonald's ω_total (one-factor ML); item-rest correlations and α if "
-            "an item is deleted.",
-            "Structure: KMO and Bartlett's test; Horn's parallel analysis (95th percentile) for the number of EFA factors; "
-            "EFA with minres extraction and oblimin rotation.",
-            "CFA: maximum likelihood on complete cases; χ² = N·F_ML and RMSEA with N (as lavaan); CR and AVE from standardised "
-            "loadings; discriminant validity by Fornell–Larcker and HTMT2.",
-            "Common-method variance: Harman's single-factor test (share of the first unrotated component; > 40% flags a "
-            "risk). The test is a minimum check only.",
-            "Regression: hierarchical OLS with R² and ΔR² per block; with 2 or more units SEs are clustered by unit: CR2 "
-            "(Bell & McCaffrey, 2002) with Satterthwaite df (Pustejovsky & Tipton, 2018) below 40 units, CR1 (G − 1 df) "
-            "from 40 on; ΔR² is tested by a cluster-robust Wald test (HTZ with CR2, Pustejovsky & Tipton, 2018; F(q, G − 1) with CR1); HC3 with a single unit. β "
-            "standardised, not reported for dummies.",
+            "Scoring: reverse-keyed items scored min + max − x; a scale score is the mean of answered items with at "
+            "least 75% answered; a composite scale (if any) is the mean of its dimensions.",
+            "Data quality: speeders, straight-liners, failed attention checks, incomplete responses and duplicates "
+            "are quarantined: kept in the store, left out of every statistic.",
+            "Reliability: Cronbach's α (Feldt 95% CI); McDonald's ω_total (one-factor ML); item-rest correlations and "
+            "α if an item is deleted.",
+            "Structure: KMO and Bartlett's test; Horn's parallel analysis (95th percentile) for the number of EFA "
+            "factors; EFA with minres extraction and oblimin rotation.",
+            "CFA: maximum likelihood; with missing answers full-information ML (FIML; Enders, 2010) on every "
+            "accepted row, and the exploratory statistics on EM correlations; χ² = N·F_ML and RMSEA with N (as "
+            "lavaan); CR and AVE from "
+            "standardised loadings; discriminant validity by Fornell–Larcker and HTMT2.",
+            "Common-method variance: Harman's single-factor test (share of the first unrotated component; > 50% flags "
+            "a risk; Podsakoff et al., 2003). The test is weak evidence, a minimum check only.",
+            "Measurement invariance: each scale by multi-group CFA across the plan's groups (default level, leader) "
+            "and "
+            "across consecutive waves — configural, metric (equal loadings), scalar (equal intercepts) — judged by "
+            "Chen's (2007) change-in-fit rule; when scalar fails, intercepts are freed one at a time by score test (at "
+            "most a third of a factor's items). Means are compared only at (partial) scalar invariance.",
+            "Constructs about the unit ('our unit ...'): ICC(1), ICC(2) (Bliese, 2000) and r_wg(j) (James, Demaree & "
+            "Wolf, 1984) before unit means are aggregated or ranked.",
+            "Careless responding: besides speeders, straight-lining and attention checks, five indices (long string, "
+            "IRV, Mahalanobis D², even–odd consistency, psychometric synonyms; Curran, 2016); even–odd and synonyms "
+            "are one kind of evidence (consistency) and count once; a response is quarantined only when at least two "
+            "kinds agree.",
+            "Regression: hierarchical OLS with R² and ΔR² per block; with 2 or more units SEs are clustered by unit: "
+            "CR2 (Bell & McCaffrey, 2002) with Satterthwaite df (Pustejovsky & Tipton, 2018) below 40 units, "
+            "CR1 (G − 1 df) from 40 on; ΔR² is tested by a cluster-robust Wald test (HTZ with CR2, "
+            "Pustejovsky & Tipton, 2018; F(q, G − 1) with CR1); HC3 with a single unit. β standardised, not reported "
+            "for dummies.",
             "Multilevel: random intercept by unit (REML) with the ICC; on a boundary estimate or non-convergence the "
             "cluster-robust OLS stands, with the reason stated.",
             "Moderation: centred products; simple slopes at the moderator's mean ± 1 SD; the Johnson–Neyman interval.",
-            "Mediation: OLS paths; a percentile bootstrap CI of a·b with 5,000 seeded resamples of whole units (cluster "
-            "bootstrap), since respondents of one unit are not independent.",
-            "Moderated mediation (Hayes' PROCESS models 7/14): conditional indirect effects at the moderator's mean ± 1 SD "
-            "and the index of moderated mediation (Hayes, 2015) with its bootstrap CI.",
-            "Group comparisons: Welch's t (Hedges' g) for two groups, Welch's ANOVA (η²) for more.",
+            "Mediation: OLS paths; a percentile bootstrap CI of a·b with 5,000 seeded resamples of whole units "
+            "(cluster bootstrap), since respondents of one unit are not independent.",
+            "Moderated mediation (Hayes' PROCESS models 7/14): conditional indirect effects at the moderator's mean ± "
+            "1 SD and the index of moderated mediation (Hayes, 2015) with its bootstrap CI.",
+            "Group comparisons: Welch's t (Hedges' g) for two groups, Welch's ANOVA (η²) for more; when the grouping "
+            "is an attribute of the unit (e.g. level: the same for everyone in a unit) respondents are not independent "
+            "replications, and a cluster-robust Wald test by unit is used (CR2 with the HTZ test; Pustejovsky & "
+            "Tipton, 2018).",
             "Privacy: names, ID, phone numbers, e-mail and IP addresses are removed before storage and masked in open "
             "answers; units with fewer than 5 respondents are not reported.",
-            "Number formats: three decimals for statistics; p < .001 written as such; * p < .05, ** p < .01, *** p < .001.",
+            "Number formats: three decimals for statistics; p < .001 written as such; "
+            "* p < .05, ** p < .01, *** p < .001.",
             "Limits: cross-sectional self-reports; every relation is an association.",
         ],
     )
@@ -1116,6 +1328,7 @@ def write_report(summary: RunSummary, inst: Instrument, path: str | Path, lang: 
     _descriptives_sheet(wb.create_sheet(w("descriptives")), summary, inst, w)
     _regression_sheet(wb.create_sheet(w("regression")), summary, inst, w)
     _medmod_sheet(wb.create_sheet(w("medmod")), summary, inst, w)
+    sensitivity_sheet(wb.create_sheet(w("sensitivity")), summary, inst, w)
     _units_sheet(wb.create_sheet(w("units")), summary, inst, w)
     _open_sheet(wb.create_sheet(w("open")), summary, inst, w)
     if summary.waves:

@@ -1,4 +1,5 @@
-"""Statistics, one module per family of methods (as pingouin): pure functions over arrays and
-DataFrames, no I/O, each tested against published reference values (R output kept in
-``tests/reference/``).
+"""Statistics, one module per family of methods (as pingouin).
+
+Pure functions over arrays and DataFrames, no I/O, each tested against published reference values
+(R output kept in ``tests/reference/``).
 """

@@ -190,8 +190,10 @@ def reliability_validity(loadings: list[dict]) -> pd.DataFrame:
 
 
 def fornell_larcker(ave: pd.Series, factor_correlations: pd.DataFrame) -> pd.DataFrame:
-    """√AVE on the diagonal, factor correlations below it; discriminant validity holds for a
-    factor when its √AVE exceeds its correlations with every other factor.
+    """The Fornell–Larcker table: √AVE on the diagonal, factor correlations below it.
+
+    Discriminant validity holds for a factor when its √AVE exceeds its correlations with every
+    other factor.
     """
     table = factor_correlations.loc[ave.index, ave.index].copy()
     for f in ave.index:
@@ -199,7 +201,9 @@ def fornell_larcker(ave: pd.Series, factor_correlations: pd.DataFrame) -> pd.Dat
     return table
 
 
-def htmt(data: pd.DataFrame, factors: dict[str, list[str]], htmt2: bool = True) -> pd.DataFrame:
+def htmt(
+    data: pd.DataFrame, factors: dict[str, list[str]], htmt2: bool = True, corr: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Heterotrait–monotrait ratio of correlations, as ``semTools::htmt``.
 
     The mean absolute correlation between the items of two factors, divided by the geometric
@@ -207,6 +211,8 @@ def htmt(data: pd.DataFrame, factors: dict[str, list[str]], htmt2: bool = True) 
     (semTools' default ``missing = "listwise"``). With ``htmt2`` (semTools' default) the means
     are geometric (HTMT2, Roemer et al., 2021), which stays consistent for congeneric
     indicators; ``htmt2=False`` gives the original arithmetic HTMT of Henseler et al. (2015).
+    ``corr`` replaces the complete-case correlations (e.g. the EM estimates from all rows, which the
+    pipeline uses when answers are missing).
 
     References
     ----------
@@ -215,7 +221,8 @@ def htmt(data: pd.DataFrame, factors: dict[str, list[str]], htmt2: bool = True) 
     Systems*, 121(12), 2637–2650.
     """
     items = [i for its in factors.values() for i in its]
-    r = data[items].dropna().astype(float).corr().abs()
+    r = corr.reindex(index=items, columns=items) if corr is not None else data[items].dropna().astype(float).corr()
+    r = r.abs()
 
     def mean(values: np.ndarray) -> float:
         return float(np.exp(np.log(values).mean())) if htmt2 else float(values.mean())

@@ -1,5 +1,7 @@
-"""Descriptive statistics of scale scores, their correlation matrix with p-values and stars,
-and group comparisons (Welch's t and Welch's ANOVA with effect sizes).
+"""Descriptive statistics of scale scores, their correlations, and group comparisons.
+
+The correlation matrix comes with p-values and stars; groups are compared by Welch's t and Welch's
+ANOVA with effect sizes.
 
 References
 ----------
@@ -16,9 +18,10 @@ import pandas as pd
 import pingouin as pg
 from scipy import stats
 
-from jianfu.stats.estimable import not_estimable
+from jianfu.stats.cluster_robust import wald_test_clustered
+from jianfu.stats.estimable import NotEstimable, not_estimable
 
-__all__ = ["stars", "describe", "correlation_table", "compare_groups"]
+__all__ = ["stars", "describe", "correlation_table", "compare_groups", "is_cluster_attribute"]
 
 
 def stars(p: float | None) -> str:
@@ -50,8 +53,9 @@ def describe(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def correlation_table(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Pearson correlations on pairwise-complete cases with two-sided p-values and pairwise n,
-    as ``psych::corr.test(adjust = "none")``.
+    """Pearson correlations on pairwise-complete cases with two-sided p-values and pairwise n.
+
+    As ``psych::corr.test(adjust = "none")``.
 
     Returns
     -------
@@ -70,8 +74,40 @@ def correlation_table(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"r": r, "p": p, "n": n.astype(int)}
 
 
+def is_cluster_attribute(data: pd.DataFrame, by: str, clusters: str) -> bool:
+    """Whether ``by`` is a property of the cluster (one value per unit), like a unit's ``level``.
+
+    >>> df = pd.DataFrame({"unit": ["a", "a", "b", "b"], "level": ["镇", "镇", "街", "街"], "g": [1, 2, 1, 2]})
+    >>> is_cluster_attribute(df, "level", "unit"), is_cluster_attribute(df, "g", "unit")
+    (True, False)
+    """
+    sub = data[[by, clusters]].dropna()
+    return bool(len(sub)) and bool((sub.groupby(clusters, observed=True)[by].nunique() <= 1).all())
+
+
+def _clustered_test(sub: pd.DataFrame, y: str, by: str, clusters: str, order: list) -> dict:
+    """Group means compared by OLS on group dummies with cluster-robust (CR2/HTZ or CR1) inference."""
+    dummies = pd.get_dummies(pd.Categorical(sub[by], categories=order), drop_first=True, dtype=float)
+    X = np.column_stack([np.ones(len(sub)), dummies.to_numpy()])
+    test = wald_test_clustered(sub[y].to_numpy(float), X, sub[clusters].to_numpy(), list(range(1, X.shape[1])))
+    return {
+        "test": "Wald (CR2, HTZ)" if test.se_type.startswith("CR2") else "Wald (CR1)",
+        "statistic": float(test.f),
+        "df1": float(test.df_num),
+        "df2": float(test.df_denom),
+        "p": float(test.p),
+        "se_type": test.se_type,
+        "n_clusters": int(sub[clusters].nunique()),
+    }
+
+
 def compare_groups(
-    data: pd.DataFrame, outcomes: list[str], by: str, levels: list[str] | None = None, min_group: int = 2
+    data: pd.DataFrame,
+    outcomes: list[str],
+    by: str,
+    levels: list[str] | None = None,
+    min_group: int = 2,
+    clusters: str | None = None,
 ) -> list[dict]:
     """Compare each outcome's mean across the groups of ``by``.
 
@@ -79,12 +115,23 @@ def compare_groups(
     ``levels``, else of appearance). More groups: Welch's one-way ANOVA with η². Groups with
     fewer than ``min_group`` scores are left out and named.
 
+    When ``clusters`` names the unit column and ``by`` is an attribute of the unit (every
+    respondent of a unit has the same value, as a unit's ``level``), respondents are not
+    independent replications of the group difference: the test is then a cluster-robust Wald test
+    of the group dummies in an OLS of the outcome (CR2 with the HTZ test below 40 units, CR1 with
+    F(q, G − 1) from 40; :mod:`jianfu.stats.cluster_robust`), and ``clustered`` is True. The
+    effect size stays the descriptive Hedges' g or η².
+
     Returns
     -------
     list of dict
         One per outcome: ``outcome, by, test, statistic, df1, df2, p, effect, effect_size,
-        groups[{group, n, mean, sd}], dropped_groups``.
+        groups[{group, n, mean, sd}], dropped_groups, clustered`` (and ``se_type``,
+        ``n_clusters`` when clustered).
     """
+    clustered = (
+        clusters is not None and clusters in data and by != clusters and is_cluster_attribute(data, by, clusters)
+    )
     out = []
     for y in outcomes:
         sub = data[[y, by]].dropna()
@@ -104,7 +151,22 @@ def compare_groups(
             "dropped_groups": [str(g) for g in sizes.index if g not in keep],
         }
         varies = sum(float(np.nan_to_num(v.var(ddof=1))) for v in groups.values()) > 0
-        if len(keep) == 2 and varies:
+        entry["clustered"] = bool(clustered)
+        if clustered and len(keep) >= 2 and varies:
+            cl = data.loc[sub.index, clusters]
+            try:
+                entry |= _clustered_test(sub.assign(**{clusters: cl}).dropna(subset=[clusters]), y, by, clusters, order)
+            except NotEstimable as exc:
+                entry |= {"test": None, "statistic": None, "df1": None, "df2": None, "p": None, **exc.result()}
+            values = list(groups.values())
+            if len(keep) == 2:
+                entry |= {"effect": "hedges_g", "effect_size": float(pg.compute_effsize(*values, eftype="hedges"))}
+            else:
+                allv = np.concatenate(values)
+                ss_between = sum(len(v) * (v.mean() - allv.mean()) ** 2 for v in values)
+                ss_total = float(((allv - allv.mean()) ** 2).sum())
+                entry |= {"effect": "eta_squared", "effect_size": float(ss_between / ss_total) if ss_total else None}
+        elif len(keep) == 2 and varies:
             a, b = groups.values()
             t = stats.ttest_ind(a, b, equal_var=False)
             va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)

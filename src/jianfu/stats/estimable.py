@@ -1,5 +1,7 @@
-"""When a statistic cannot be estimated from the data at hand, say so — in Chinese and English —
-instead of failing: a small office's first wave of 12 answers still gets its report.
+"""When a statistic cannot be estimated from the data at hand, say so instead of failing.
+
+The reason is given in Chinese and English, so a small office's first wave of 12 answers still gets
+its report.
 
 Each statistic checks its own preconditions (enough rows for its parameters, variance, a design
 of full rank, enough units) with :func:`require` / :func:`require_full_rank` and raises
@@ -50,8 +52,9 @@ def require(condition: bool, zh: str, en: str) -> None:
 
 
 def require_full_rank(X: np.ndarray, what_zh: str, what_en: str) -> None:
-    """Raise :class:`NotEstimable` when the columns of ``X`` are linearly dependent
-    (collinear predictors, a constant column next to the intercept, fewer rows than columns).
+    """Raise :class:`NotEstimable` when the columns of ``X`` are linearly dependent.
+
+    That is: collinear predictors, a constant column next to the intercept, fewer rows than columns.
     """
     X = np.asarray(X, dtype=float)
     n, k = X.shape

@@ -50,9 +50,10 @@ _CHUNK_CELLS = 1_000_000
 
 
 def _solve(G: np.ndarray, rows: list[int], target: int) -> np.ndarray:
-    """OLS coefficients of column ``target`` on columns ``rows`` from cross-product matrices G;
-    NaN for a resample whose design is singular (in a small sample a resample can draw, say,
-    one unit's rows only, so that a dummy never varies).
+    """OLS coefficients of column ``target`` on columns ``rows`` from cross-product matrices G.
+
+    NaN for a resample whose design is singular (in a small sample a resample can draw, say, one
+    unit's rows only, so that a dummy never varies).
     """
     A = G[:, rows][:, :, rows]
     rhs = G[:, rows, target]
@@ -64,8 +65,10 @@ def _solve(G: np.ndarray, rows: list[int], target: int) -> np.ndarray:
 
 
 def _counts(rng: np.random.Generator, size: int, n: int, clusters: np.ndarray | None) -> np.ndarray:
-    """How often each row is drawn in ``size`` resamples: rows drawn one by one, or — with
-    ``clusters`` (codes 0…G−1 per row) — whole clusters drawn G times with replacement.
+    """How often each row is drawn in ``size`` resamples.
+
+    Rows are drawn one by one, or — with ``clusters`` (codes 0…G−1 per row) — whole clusters are
+    drawn G times with replacement.
     """
     if clusters is None:
         idx = rng.integers(0, n, size=(size, n), dtype=np.int64 if size * n >= 2**31 else np.int32)

@@ -28,9 +28,10 @@ BOUNDARY = 1e-4
 
 
 def _start(y: np.ndarray, X: np.ndarray, codes: np.ndarray) -> MixedLMParams:
-    """Starting values: OLS coefficients and the one-way ANOVA estimate of τ²/σ² on their
-    residuals. From there REML converges in a few iterations instead of dozens, which is
-    what makes the model affordable on 10⁵ respondents in thousands of units.
+    """Starting values: OLS coefficients and the one-way ANOVA estimate of τ²/σ² on their residuals.
+
+    From there REML converges in a few iterations instead of dozens, which is what makes the model
+    affordable on 10⁵ respondents in thousands of units.
     """
     beta, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ beta

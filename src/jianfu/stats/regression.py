@@ -35,9 +35,11 @@ def _centre(x: pd.Series) -> pd.Series:
 def design_matrix(
     data: pd.DataFrame, terms: list[str], categorical: dict[str, list[str]]
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Columns for ``terms``: dummies for categorical variables (first level present is the
-    reference, named ``var[level]``), numeric columns as they are, and ``a:b`` as the product
-    of mean-centred ``a`` and ``b``. Returns the matrix and each column's source term.
+    """The design columns for ``terms`` and each column's source term.
+
+    Dummies for categorical variables (the first level present is the reference, named
+    ``var[level]``), numeric columns as they are, and ``a:b`` as the product of mean-centred ``a``
+    and ``b``.
     """
     cols: dict[str, pd.Series] = {}
     source: dict[str, str] = {}
@@ -88,8 +90,10 @@ def _inference_df(res) -> float:
 
 
 def _block_test(y: pd.Series, Xc: pd.DataFrame, added: list[str], groups: pd.Series | None, method: str) -> dict:
-    """Cluster-robust Wald test that the block's coefficients are all 0 (the ΔR² test with units):
-    HTZ (Pustejovsky & Tipton, 2018) with CR2, F(q, G − 1) with CR1."""
+    """Cluster-robust Wald test that the block's coefficients are all 0 (the ΔR² test with units).
+
+    HTZ (Pustejovsky & Tipton, 2018) with CR2, F(q, G − 1) with CR1.
+    """
     codes = pd.factorize(groups)[0]
     try:
         w = wald_test_clustered(
@@ -101,8 +105,9 @@ def _block_test(y: pd.Series, Xc: pd.DataFrame, added: list[str], groups: pd.Ser
 
 
 def probe_interaction(res, data: pd.DataFrame, term: str) -> dict:
-    """Simple slopes and the Johnson–Neyman interval for ``term`` = ``focal:moderator``, with
-    the moderator in centred units (``data`` holds the raw variables of the fitted sample).
+    """Simple slopes and the Johnson–Neyman interval for ``term`` = ``focal:moderator``.
+
+    The moderator is in centred units (``data`` holds the raw variables of the fitted sample).
     """
     focal, moderator = term.split(":")
     V = res.cov_params()

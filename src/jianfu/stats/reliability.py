@@ -1,5 +1,6 @@
-"""Internal-consistency reliability of a scale: Cronbach's α, McDonald's ω_total, and the
-item analysis reviewers ask for (item-rest correlations, α if an item is deleted).
+"""Internal-consistency reliability of a scale: Cronbach's α and McDonald's ω_total.
+
+Also the item analysis reviewers ask for (item-rest correlations, α if an item is deleted).
 
 Both are computed on complete cases (listwise over the scale's items), on reverse-keyed
 items of accepted rows only.
@@ -81,9 +82,10 @@ def _alpha(cov: np.ndarray) -> float:
 
 
 def item_analysis(items: pd.DataFrame) -> pd.DataFrame:
-    """Per item: n, mean, SD, skewness, excess kurtosis, corrected item-total (item-rest)
-    correlation and α if the item is deleted, as ``psych::alpha``'s ``r.drop`` and
-    ``alpha.drop$raw_alpha`` (complete cases).
+    """Item analysis of a scale, one row per item.
+
+    n, mean, SD, skewness, excess kurtosis, corrected item-total (item-rest) correlation and α if
+    the item is deleted, as ``psych::alpha``'s ``r.drop`` and ``alpha.drop$raw_alpha`` (complete cases).
 
     Examples
     --------

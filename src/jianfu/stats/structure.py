@@ -1,5 +1,7 @@
-"""Factor structure of an item set: sampling adequacy, sphericity, parallel analysis, EFA,
-and Harman's single-factor test for common-method variance.
+"""Factor structure of an item set.
+
+Sampling adequacy, sphericity, parallel analysis, EFA, and Harman's single-factor test for
+common-method variance.
 
 All functions take reverse-keyed item responses and work on complete cases.
 
@@ -17,47 +19,101 @@ in behavioral research. *Journal of Applied Psychology*, 88(5), 879–903.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["kmo", "bartlett_sphericity", "parallel_analysis", "efa", "harman_single_factor"]
+__all__ = [
+    "Correlation",
+    "correlation",
+    "kmo",
+    "bartlett_sphericity",
+    "parallel_analysis",
+    "efa",
+    "harman_single_factor",
+]
 
-#: Harman's test flags common-method variance when the first factor explains more than this.
-HARMAN_THRESHOLD = 0.40
-
-
-def _complete(items: pd.DataFrame) -> pd.DataFrame:
-    data = items.dropna().astype(float)
-    return data.loc[:, data.std() > 0]
-
-
-def kmo(items: pd.DataFrame) -> dict:
-    """Kaiser–Meyer–Olkin measure of sampling adequacy, overall and per item (``psych::KMO``)."""
-    from factor_analyzer.factor_analyzer import calculate_kmo
-
-    data = _complete(items)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        per_item, overall = calculate_kmo(data)
-    return {"overall": float(overall), "items": dict(zip(data.columns, map(float, per_item))), "n": len(data)}
+#: Harman's test flags common-method variance when the first factor explains more than half of the
+#: variance, the rule Podsakoff et al. (2003) describe; it is weak evidence either way.
+HARMAN_THRESHOLD = 0.50
 
 
-def bartlett_sphericity(items: pd.DataFrame) -> dict:
+@dataclass(frozen=True)
+class Correlation:
+    """The item correlation matrix the structure statistics start from, and how it was estimated.
+
+    ``method`` is ``"complete"`` (every row answered every item: the sample correlations) or
+    ``"em"`` (maximum-likelihood correlations from all rows by EM, :func:`jianfu.stats.fiml.em_moments`,
+    so that scattered non-response does not drop respondents); ``n`` counts the rows used.
+    """
+
+    matrix: pd.DataFrame
+    n: int
+    method: str
+
+
+def correlation(items: pd.DataFrame | Correlation) -> Correlation:
+    """Item correlations from all rows: sample correlations when complete, EM (ML) estimates otherwise.
+
+    >>> import pandas as pd
+    >>> c = correlation(pd.DataFrame({"a": [1, 2, 3, 4.0], "b": [2, 1, 4, 3.0]}))
+    >>> c.method, c.n, round(float(c.matrix.loc["a", "b"]), 2)
+    ('complete', 4, 0.6)
+    """
+    if isinstance(items, Correlation):
+        return items
+    data = items.astype(float).dropna(how="all")
+    data = data.loc[:, data.std() > 0]
+    if not data.isna().to_numpy().any():
+        return Correlation(data.corr(), len(data), "complete")
+    from jianfu.stats.fiml import em_moments
+
+    em = em_moments(data)
+    sd = np.sqrt(np.diag(em.cov.to_numpy()))
+    matrix = pd.DataFrame(em.cov.to_numpy() / np.outer(sd, sd), index=em.cov.index, columns=em.cov.columns)
+    return Correlation(matrix, int(em.n), "em")
+
+
+def kmo(items: pd.DataFrame | Correlation) -> dict:
+    """Kaiser–Meyer–Olkin measure of sampling adequacy, overall and per item (``psych::KMO``).
+
+    From the correlation matrix R and the partial correlations −R⁻¹ᵢⱼ / √(R⁻¹ᵢᵢ R⁻¹ⱼⱼ):
+    KMO = Σ r² / (Σ r² + Σ partial²) over i ≠ j (per item: over its row).
+    """
+    c = correlation(items)
+    R = c.matrix.to_numpy()
+    inv = np.linalg.pinv(R)
+    d = np.sqrt(np.diag(inv))
+    partial = -inv / np.outer(d, d)
+    off = ~np.eye(len(R), dtype=bool)
+    r2, p2 = np.where(off, R**2, 0), np.where(off, partial**2, 0)
+    per_item = r2.sum(axis=1) / (r2.sum(axis=1) + p2.sum(axis=1))
+    return {
+        "overall": float(r2.sum() / (r2.sum() + p2.sum())),
+        "items": dict(zip(c.matrix.columns, map(float, per_item), strict=True)),
+        "n": c.n,
+        "correlation": c.method,
+    }
+
+
+def bartlett_sphericity(items: pd.DataFrame | Correlation) -> dict:
     """Bartlett's test that the correlation matrix is an identity (``psych::cortest.bartlett``).
 
     χ² = −(N − 1 − (2p + 5)/6) · ln|R|, df = p(p − 1)/2.
     """
-    data = _complete(items)
-    n, p = data.shape
-    logdet = np.linalg.slogdet(np.corrcoef(data.to_numpy(), rowvar=False))[1]
+    c = correlation(items)
+    n, p = c.n, c.matrix.shape[1]
+    logdet = np.linalg.slogdet(c.matrix.to_numpy())[1]
     chi2 = -(n - 1 - (2 * p + 5) / 6) * logdet
     df = p * (p - 1) // 2
     return {"chi2": float(chi2), "df": int(df), "p": float(stats.chi2.sf(chi2, df)), "n": n}
 
 
-def parallel_analysis(items: pd.DataFrame, n_iter: int = 200, quantile: float = 0.95, seed: int = 20240601) -> dict:
+def parallel_analysis(
+    items: pd.DataFrame | Correlation, n_iter: int = 200, quantile: float = 0.95, seed: int = 20240601
+) -> dict:
     """Horn's parallel analysis on principal-component eigenvalues, 95th-percentile criterion.
 
     A factor is retained while its observed eigenvalue exceeds the ``quantile`` of the
@@ -71,9 +127,9 @@ def parallel_analysis(items: pd.DataFrame, n_iter: int = 200, quantile: float = 
     dict
         ``n_factors``, ``observed`` and ``random`` eigenvalues (lists, largest first), ``n``.
     """
-    data = _complete(items)
-    n, p = data.shape
-    observed = np.linalg.eigvalsh(np.corrcoef(data.to_numpy(), rowvar=False))[::-1]
+    c = correlation(items)
+    n, p = c.n, c.matrix.shape[1]
+    observed = np.linalg.eigvalsh(c.matrix.to_numpy())[::-1]
     rng = np.random.default_rng(seed)
     wishart = stats.wishart(df=n - 1, scale=np.eye(p))
     draws = np.atleast_3d(wishart.rvs(size=n_iter, random_state=rng)).reshape(n_iter, p, p)
@@ -92,7 +148,7 @@ def parallel_analysis(items: pd.DataFrame, n_iter: int = 200, quantile: float = 
     }
 
 
-def efa(items: pd.DataFrame, n_factors: int, rotation: str = "oblimin", method: str = "minres") -> dict:
+def efa(items: pd.DataFrame | Correlation, n_factors: int, rotation: str = "oblimin", method: str = "minres") -> dict:
     """Exploratory factor analysis (factor_analyzer), oblique rotation by default.
 
     Returns loadings (items × factors), communalities, the variance explained per factor and,
@@ -100,42 +156,48 @@ def efa(items: pd.DataFrame, n_factors: int, rotation: str = "oblimin", method: 
     """
     from factor_analyzer import FactorAnalyzer
 
-    data = _complete(items)
-    n_factors = max(1, min(n_factors, data.shape[1] - 1))
-    fa = FactorAnalyzer(n_factors=n_factors, rotation=rotation if n_factors > 1 else None, method=method)
+    c = correlation(items)
+    columns = c.matrix.columns
+    n_factors = max(1, min(n_factors, len(columns) - 1))
+    fa = FactorAnalyzer(
+        n_factors=n_factors, rotation=rotation if n_factors > 1 else None, method=method, is_corr_matrix=True
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fa.fit(data.to_numpy())
+        fa.fit(c.matrix.to_numpy())
     names = [f"F{k + 1}" for k in range(n_factors)]
     variance, proportion, cumulative = fa.get_factor_variance()
     phi = getattr(fa, "phi_", None)
     return {
-        "loadings": pd.DataFrame(fa.loadings_, index=data.columns, columns=names),
-        "communalities": pd.Series(fa.get_communalities(), index=data.columns),
+        "loadings": pd.DataFrame(fa.loadings_, index=columns, columns=names),
+        "communalities": pd.Series(fa.get_communalities(), index=columns),
         "variance": pd.DataFrame(
             {"ss_loadings": variance, "proportion": proportion, "cumulative": cumulative}, index=names
         ),
         "factor_correlations": pd.DataFrame(phi, index=names, columns=names) if phi is not None else None,
         "rotation": rotation if n_factors > 1 else None,
         "method": method,
-        "n": len(data),
+        "n": c.n,
+        "correlation": c.method,
     }
 
 
-def harman_single_factor(items: pd.DataFrame) -> dict:
-    """Harman's single-factor test: the share of total variance of the first unrotated
-    principal component of all items (the SPSS procedure reviewers ask for).
+def harman_single_factor(items: pd.DataFrame | Correlation) -> dict:
+    """Harman's single-factor test: the variance share of the first unrotated principal component.
 
-    Flagged when the share exceeds 40%. Passing it does not rule common-method variance out
-    (Podsakoff et al., 2003); it is a minimum check, and the report says so.
+    The share of total variance of all items, as in the SPSS procedure reviewers ask for.
+
+    Flagged when the share exceeds 50% (the rule Podsakoff et al., 2003, describe). Passing it does
+    not rule common-method variance out (Podsakoff et al., 2003): it is weak evidence, and the
+    report says so.
     """
-    data = _complete(items)
-    eig = np.linalg.eigvalsh(np.corrcoef(data.to_numpy(), rowvar=False))[::-1]
-    share = float(eig[0] / data.shape[1])
+    c = correlation(items)
+    eig = np.linalg.eigvalsh(c.matrix.to_numpy())[::-1]
+    share = float(eig[0] / c.matrix.shape[1])
     return {
         "share": share,
         "threshold": HARMAN_THRESHOLD,
         "flagged": share > HARMAN_THRESHOLD,
-        "n_items": int(data.shape[1]),
-        "n": len(data),
+        "n_items": int(c.matrix.shape[1]),
+        "n": c.n,
     }

@@ -1,3 +1,5 @@
-"""Nothing lost: the archive of received files and the store of rows (:mod:`~jianfu.store.database`) and the inbox
-HR offices drop files in (:mod:`~jianfu.store.inbox`). ``jianfu doctor`` (:mod:`jianfu.doctor`) checks them.
+"""Nothing lost: the archive of received files, the store of rows, and the inbox.
+
+The archive and the store are :mod:`~jianfu.store.database`; the inbox HR offices drop files in is
+:mod:`~jianfu.store.inbox`. ``jianfu doctor`` (:mod:`jianfu.doctor`) checks them.
 """

@@ -100,6 +100,7 @@ def archive_file(path: str | Path, sha256: str, archive_dir: str | Path) -> Path
 
 
 def table_name(inst: Instrument) -> str:
+    """The responses table of an instrument version: one table per version, its columns fixed."""
     return "responses_" + re.sub(r"[^a-z0-9]+", "_", f"{inst.id}_v{inst.version}".lower())
 
 
@@ -124,6 +125,7 @@ class FileRecord:
 
     @classmethod
     def from_summary(cls, summary: dict, archive_path: str | None, office: str | None = None) -> FileRecord:
+        """The record of a file from its run-summary entry (:meth:`IngestResult.summary`)."""
         return cls(
             summary["sha256"],
             Path(summary["path"]).name,
@@ -210,6 +212,7 @@ class Store:
         self._lock.close()
 
     def close(self) -> None:
+        """Close the connection and release the store's lock."""
         self.con.close()
         self._release()
 
@@ -392,21 +395,24 @@ class Store:
     def all_files(self) -> list[dict]:
         """Every file record, of every instrument (for consistency checks)."""
         cols = ["sha256", "name", "status", "n_rows", "wave", "instrument", "archive_path", "office", "sheet", "errors"]
-        out = [dict(zip(cols, r)) for r in self.con.execute(f"SELECT {', '.join(cols)} FROM files").fetchall()]
+        rows = self.con.execute(f"SELECT {', '.join(cols)} FROM files").fetchall()
+        out = [dict(zip(cols, r, strict=True)) for r in rows]
         for f in out:
             f["errors"] = json.loads(f["errors"] or "[]")
         return out
 
     def receipts(self) -> list[dict]:
+        """Every inbox delivery recorded, oldest first."""
         cols = ["delivery", "sha256", "office", "name", "kind", "wave", "instrument", "received_at"]
         if not self._has_table("receipts"):
             return []
         return [
-            dict(zip(cols, r))
+            dict(zip(cols, r, strict=True))
             for r in self.con.execute(f"SELECT {', '.join(cols)} FROM receipts ORDER BY received_at").fetchall()
         ]
 
     def waves(self, inst: Instrument) -> list[str]:
+        """The waves with at least one file of this instrument version, in label order."""
         return [
             w
             for (w,) in self.con.execute(
@@ -422,8 +428,8 @@ class Store:
         return [
             w
             for (w,) in self.con.execute(
-                "SELECT wave FROM wave_state WHERE instrument = ? AND (reported_at IS NULL OR reported_at < changed_at) "
-                "ORDER BY wave",
+                "SELECT wave FROM wave_state WHERE instrument = ? "
+                "AND (reported_at IS NULL OR reported_at < changed_at) ORDER BY wave",
                 [instrument_key(inst)],
             ).fetchall()
         ]
@@ -447,6 +453,7 @@ class Store:
         )
 
     def rows(self, inst: Instrument, wave: str | None = None) -> pd.DataFrame:
+        """The stored rows of an instrument version (of one ``wave``, or all), in file and row order."""
         name = table_name(inst)
         if not self._has_table(name):
             return pd.DataFrame()

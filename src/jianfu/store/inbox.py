@@ -72,6 +72,7 @@ class Skipped:
     en: str
 
     def to_dict(self) -> dict:
+        """The skipped file as a JSON-ready dict, with its bilingual message."""
         return {
             "office": self.office,
             "name": self.name,
@@ -177,6 +178,7 @@ class Delivery:
 
     @property
     def name(self) -> str:
+        """The file name as the office gave it."""
         return self.path.name
 
 
@@ -238,7 +240,10 @@ def receipts_for(new: list[Delivery], copies: list[Delivery]) -> list[Receipt]:
 
 def records_for(results: list, deliveries: list[Delivery]) -> list[FileRecord]:
     """File records of parsed new deliveries (``results`` in the same order), with their office."""
-    return [FileRecord.from_summary(r.summary(), r.archive_path, office=d.office) for r, d in zip(results, deliveries)]
+    return [
+        FileRecord.from_summary(r.summary(), r.archive_path, office=d.office)
+        for r, d in zip(results, deliveries, strict=True)
+    ]
 
 
 def file_away(
