@@ -9,6 +9,17 @@ straight-liners, attention failures, incomplete responses and duplicates are inj
 disjoint numbers, so tests can assert the pipeline finds exactly those rows. An instrument with
 no structural model gets independent standard-normal latents.
 
+The ``realism`` section of the same file adds what real answers have and clean simulated ones hide
+(see :class:`Realism`): a method factor shared by the reverse-keyed items, acquiescence on
+agreement formats, blank cells missing completely at random (MCAR) and at random given a
+demographic (MAR), 不适用 / 不了解 answers where the response scale offers them, and 8–60 units
+whose random intercepts are part of every latent; an item's loading, shift and 不适用 rate then
+belong to the item, not to the survey, so every wave of a questionnaire measures alike. None of it
+changes the latent model, so :func:`population_coefficients` stays the exact truth; every blank,
+every 不适用 and every response-style score is recorded in :class:`SynthSurvey`.
+``simulate(..., realism=False)`` gives the clean data (item for item the same as before the section
+existed).
+
 Examples
 --------
 >>> from jianfu import paths
@@ -17,10 +28,17 @@ Examples
 >>> survey = simulate(inst, n=300, seed=1)
 >>> survey.injected["speeder"], len(survey.answers)
 (9, 300)
+>>> blank = survey.missing_kind.isin(["mcar", "mar"]).to_numpy().mean()  # blanks of several percent
+>>> bool(0.02 < blank < 0.08), sorted(map(int, survey.missing_codes.stack().dropna().unique()))  # 不适用, 不了解
+(True, [8, 9])
+>>> clean = simulate(inst, n=300, seed=1, realism=False)
+>>> bool(clean.missing_codes.isna().all().all()), bool(clean.method.eq(0).all().all())
+(True, True)
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +48,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jianfu import paths
 from jianfu.ingest.template import question_text
@@ -39,9 +57,13 @@ from jianfu.instrument import FLAG_NAMES, Instrument
 __all__ = [
     "SynthSurvey",
     "StructuralModel",
+    "Realism",
+    "MissingData",
+    "Units",
     "simulate",
     "write_survey",
     "FORMATS",
+    "MISSING_KINDS",
     "load_structural_model",
     "structural_model_for",
     "population_covariance",
@@ -50,6 +72,8 @@ __all__ = [
 
 Format = Literal["wjx-text", "wjx-code", "template", "csv", "tencent"]
 FORMATS: tuple[str, ...] = ("wjx-text", "wjx-code", "template", "csv", "tencent")
+#: Why an item cell holds no score (:attr:`SynthSurvey.missing_kind`); ``""`` = answered and scored.
+MISSING_KINDS: tuple[str, ...] = ("mcar", "mar", "code", "incomplete")
 
 _THRESHOLDS = np.array([-1.3, -0.45, 0.35, 1.2])
 _SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
@@ -77,6 +101,8 @@ _PLACES = [
     "龙泉",
 ]
 _LEVEL_SUFFIX = {"乡镇": "镇", "街道": "街道", "村（社区）": "社区"}
+#: Item nonresponse of the clean generator (``realism=False``): sparse MCAR blanks.
+_CLEAN_MCAR = 0.01
 
 
 class _Strict(BaseModel):
@@ -98,6 +124,99 @@ class Equation(_Strict):
     unit_sd: float = Field(0.0, ge=0)
 
 
+class MissingData(_Strict):
+    """Blank item cells, missing completely at random (MCAR) and at random given a demographic (MAR).
+
+    Each cell is left blank with probability ``mcar`` whoever answers, plus a probability that
+    depends on the respondent's answer to the demographic ``mar_on``.
+
+    The MAR probability rises log-linearly over the options of ``mar_on`` in their declared order,
+    from the first option to ``mar_ratio`` times that rate at the last one, and is scaled so that
+    ``mar`` is its mean over the respondents.
+    """
+
+    mcar: float = Field(0.0, ge=0, lt=0.5)
+    mar: float = Field(0.0, ge=0, lt=0.5)
+    mar_on: str | None = None
+    mar_ratio: float = Field(3.0, ge=1)
+
+    @model_validator(mode="after")
+    def _mar_needs_a_variable(self) -> MissingData:
+        if self.mar and not self.mar_on:
+            raise ValueError("`mar` needs `mar_on`, the demographic the blank rate depends on")
+        return self
+
+
+class Units(_Strict):
+    """How many units the respondents come from, and how much of each latent is shared within a unit.
+
+    Without an explicit ``n_units`` the count is drawn uniformly from ``min``…``max``, but never
+    more than leave ``min_mean_size`` respondents per unit on average (a 60-respondent wave has
+    no 60 units). ``icc`` is the share of every exogenous latent's variance and of every equation
+    residual that is a unit random intercept; the total variances, hence the latent model, stay
+    as declared. Equations with ``unit_sd`` keep that intercept on top.
+    """
+
+    min: int = Field(8, ge=1)
+    max: int = Field(60, ge=1)
+    min_mean_size: int = Field(10, ge=1)
+    icc: float = Field(0.0, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Units:
+        if self.max < self.min:
+            raise ValueError(f"units: max ({self.max}) is below min ({self.min})")
+        return self
+
+
+class Realism(_Strict):
+    """What real answers carry besides the constructs (the ``realism:`` section of a ``*.synth.yaml``).
+
+    Every field defaults to "absent", so a section lists only what it adds.
+
+    Attributes
+    ----------
+    acquiescence_sd : float
+        SD of a person-level shift towards agreement, added to the continuous response of every
+        item whose response scale is in ``agreement_formats``, *before* reverse scoring: on a
+        balanced scale it partly cancels, on same-keyed scales it inflates their correlations.
+    agreement_formats : list of str
+        Response-scale ids of agree–disagree formats; ids the instrument does not declare are
+        ignored, so one model serves several versions of an instrument.
+    reverse_method_loading : float
+        Loading γ of a person-level method factor shared by all reverse-keyed items. It replaces a
+        share γ² of the item's variance, so the trait loading falls from λ to λ·√(1−γ²) and a CFA
+        without the method factor leaves the reverse items' residuals correlated.
+    missing : MissingData
+        Blank cells (MCAR and MAR).
+    not_applicable : float
+        Mean share of 不适用 / 不了解 answers among the answered items whose response scale declares
+        ``missing_options`` (codes drawn evenly); each item draws its own rate from a Beta(2, ·)
+        with this mean, as real items differ in how often they do not apply.
+    units : Units, optional
+        Unit count and unit random intercepts; absent: ``max(5, n // 15)`` units, no shared part.
+
+    Notes
+    -----
+    Blanks and 不适用 answers together never leave a row below the instrument's ``incomplete``
+    threshold (``quality.incomplete.min_answered``): cells beyond that budget are answered after all,
+    so only the rows injected as incomplete are flagged as such.
+    """
+
+    acquiescence_sd: float = Field(0.0, ge=0, le=1)
+    agreement_formats: list[str] = []
+    reverse_method_loading: float = Field(0.0, ge=0, lt=1)
+    missing: MissingData = MissingData()
+    not_applicable: float = Field(0.0, ge=0, lt=0.5)
+    units: Units | None = None
+
+    @model_validator(mode="after")
+    def _acquiescence_needs_formats(self) -> Realism:
+        if self.acquiescence_sd and not self.agreement_formats:
+            raise ValueError("`acquiescence_sd` needs `agreement_formats`: the response scales it shifts")
+        return self
+
+
 class StructuralModel(_Strict):
     """The generator's latent model (see ``instruments/cadre_burden.synth.yaml``)."""
 
@@ -105,13 +224,16 @@ class StructuralModel(_Strict):
     exogenous: list[ExogenousBlock] = []
     equations: dict[str, Equation] = {}
     second_order_loading: float = Field(0.8, gt=0, lt=1)
+    realism: Realism | None = None
 
     @property
     def exogenous_names(self) -> list[str]:
+        """The exogenous latents, block by block."""
         return [v for b in self.exogenous for v in b.variables]
 
     @property
     def latents(self) -> list[str]:
+        """Every latent, exogenous first, then the equations in generation order."""
         return [*self.exogenous_names, *self.equations]
 
     @property
@@ -121,7 +243,7 @@ class StructuralModel(_Strict):
 
 
 def load_structural_model(path: str | Path) -> StructuralModel:
-    """Read a ``*.synth.yaml`` structural model."""
+    """Read a ``*.synth.yaml`` structural model (and its ``realism`` section)."""
     return StructuralModel.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {})
 
 
@@ -138,10 +260,24 @@ def structural_model_for(inst: Instrument, instruments_dir: str | Path | None = 
 class SynthSurvey:
     """A generated survey: answers, paradata, and what was injected where.
 
-    ``answers`` holds item and attention-check codes (float, NaN = missing), demographic
-    labels and open answers, keyed by instrument ids. ``flags`` marks, per injected kind,
-    the rows that carry it (disjoint). ``latent`` holds the generating factor scores and
-    ``truth`` the structural coefficients they were generated with.
+    ``answers`` holds item and attention-check codes (float, NaN = no score), demographic
+    labels and open answers, keyed by instrument ids — the scored view, as ingest stores it.
+    ``flags`` marks, per injected kind, the rows that carry it (disjoint). ``latent`` holds the
+    generating factor scores and ``truth`` the structural coefficients they were generated with.
+
+    The realism truth (all indexed like ``answers``):
+
+    * ``missing_kind`` — per item cell, why it has no score: ``"mcar"``, ``"mar"`` (blank),
+      ``"code"`` (a non-scored answer such as 不适用, its code in ``missing_codes``),
+      ``"incomplete"`` (blanked for an injected incomplete row), ``""`` (answered);
+    * ``missing_codes`` — the 不适用 / 不了解 codes (8, 9, …) respondents chose, NaN elsewhere; the
+      writers put them in the file, so ingest stores them as ``_missing_codes``;
+    * ``method`` — the person-level ``acquiescence`` shift and ``reverse_method`` factor score;
+    * ``item_truth`` — per item: ``scale``, ``reverse``, ``agreement`` (acquiescence applies),
+      ``loading`` (standardised trait loading of the continuous response), ``method_loading``,
+      ``not_applicable`` (the item's 不适用 / 不了解 rate);
+    * ``mar_probability`` — the MAR blank probability of each option of ``realism.missing.mar_on``;
+    * ``realism`` — the section that was applied (``None``: clean data).
     """
 
     answers: pd.DataFrame
@@ -152,6 +288,12 @@ class SynthSurvey:
     pii: pd.DataFrame
     seed: int
     truth: dict[str, dict[str, float]] = field(default_factory=dict)
+    missing_kind: pd.DataFrame = field(default_factory=pd.DataFrame)
+    missing_codes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    method: pd.DataFrame = field(default_factory=pd.DataFrame)
+    item_truth: pd.DataFrame = field(default_factory=pd.DataFrame)
+    mar_probability: dict[str, float] = field(default_factory=dict)
+    realism: Realism | None = None
 
     @property
     def injected(self) -> dict[str, int]:
@@ -161,7 +303,14 @@ class SynthSurvey:
 
     @property
     def n_quarantined(self) -> int:
+        """Rows carrying any injected flag."""
         return int(self.flags.any(axis=1).sum())
+
+    def blanked(self, kind: str) -> pd.DataFrame:
+        """Boolean frame of the item cells whose ``missing_kind`` is ``kind`` (one of :data:`MISSING_KINDS`)."""
+        if kind not in MISSING_KINDS:
+            raise ValueError(f"kind must be one of {MISSING_KINDS}, not {kind!r}")
+        return self.missing_kind == kind
 
 
 def population_covariance(model: StructuralModel) -> pd.DataFrame:
@@ -221,9 +370,11 @@ def population_covariance(model: StructuralModel) -> pd.DataFrame:
 
 
 def population_coefficients(model: StructuralModel, outcome: str, predictors: list[str]) -> dict[str, float]:
-    """Population OLS slopes of ``outcome`` on ``predictors`` for the standardised latents that
-    :func:`simulate` returns in ``latent`` — the truth a correctly specified regression on the
-    latent scores estimates, omitted mediators and confounders included.
+    """Population OLS slopes of ``outcome`` on ``predictors`` for the standardised latents.
+
+    These are the latents :func:`simulate` returns in ``latent``: the slopes are the truth a correctly
+    specified regression on the latent scores estimates, omitted mediators and confounders included.
+    The ``realism`` section leaves them unchanged.
 
     Examples
     --------
@@ -236,20 +387,40 @@ def population_coefficients(model: StructuralModel, outcome: str, predictors: li
     sd = np.sqrt(np.diag(cov))
     corr = cov / np.outer(sd, sd)
     beta = np.linalg.solve(corr.loc[predictors, predictors], corr.loc[predictors, outcome])
-    return dict(zip(predictors, map(float, beta)))
+    return dict(zip(predictors, map(float, beta), strict=True))
 
 
 def _latent_model(
-    model: StructuralModel, n: int, unit_effects: dict[str, np.ndarray], rng: np.random.Generator
+    model: StructuralModel,
+    n: int,
+    unit_effects: dict[str, np.ndarray],
+    rng: np.random.Generator,
+    *,
+    unit: np.ndarray | None = None,
+    n_units: int = 0,
+    icc: float = 0.0,
 ) -> pd.DataFrame:
+    """Latent scores, standardised by their population SDs.
+
+    With ``icc`` a share of every independent source (exogenous block, equation residual) is a unit
+    intercept, ``√(1−icc)·within + √icc·between``: the same variances and correlations, hence the
+    same population model, but respondents of a unit resemble each other.
+    """
     blocks = []
     for block in model.exogenous:
         k = len(block.variables)
         corr = np.full((k, k), block.r) + np.eye(k) * (1 - block.r)
-        blocks.append(pd.DataFrame(rng.multivariate_normal(np.zeros(k), corr, size=n), columns=block.variables))
+        x = rng.multivariate_normal(np.zeros(k), corr, size=n)
+        if icc:
+            between = rng.multivariate_normal(np.zeros(k), corr, size=n_units)[unit]
+            x = math.sqrt(1 - icc) * x + math.sqrt(icc) * between
+        blocks.append(pd.DataFrame(x, columns=block.variables))
     lat = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=range(n))
     for v, eq in model.equations.items():
-        value = eq.residual_sd * rng.standard_normal(n)
+        e = rng.standard_normal(n)
+        if icc:
+            e = math.sqrt(1 - icc) * e + math.sqrt(icc) * rng.standard_normal(n_units)[unit]
+        value = eq.residual_sd * e
         for term, coef in eq.coefficients.items():
             a, *b = term.split(":")
             value = value + coef * (lat[a] * lat[b[0]] if b else lat[a])
@@ -258,9 +429,135 @@ def _latent_model(
     return lat / np.sqrt(np.diag(population_covariance(model).loc[lat.columns, lat.columns]))
 
 
-def _codes(eta: np.ndarray, loading: float, shift: float, rng: np.random.Generator) -> np.ndarray:
-    y = loading * eta + np.sqrt(1 - loading**2) * rng.standard_normal(eta.shape[0]) + shift
-    return (np.searchsorted(_THRESHOLDS, y) + 1).astype(float)
+def _items(
+    inst: Instrument, model: StructuralModel, lat: pd.DataFrame, real: Realism | None, rng: np.random.Generator
+) -> tuple[dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
+    """Item codes cut from continuous responses; returns the codes, the items' truth and the response styles.
+
+    The continuous response of an item with trait loading λ is ``λ·(±η) + √(1−λ²)·ε``; a reverse
+    item under a method factor of loading γ takes ``√(1−γ²)·(that) + γ·M``; an agreement-format
+    item adds the respondent's acquiescence ``a``; every item adds its own shift, then the fixed
+    thresholds cut it into 1–5. With realism λ and the shift belong to the item (:func:`_item_rng`),
+    so every survey of an instrument, and an item kept across versions, measures the same way and
+    waves are measurement-invariant by construction. Without realism the draws are the clean
+    generator's, in its order (λ and the shift change with the seed).
+    """
+    n = len(lat)
+    parent = {sub: c.id for c in inst.scales if c.is_composite for sub in c.subscales}
+    loading2 = model.second_order_loading
+    acq_sd = real.acquiescence_sd if real else 0.0
+    gamma = real.reverse_method_loading if real else 0.0
+    agreement = set(real.agreement_formats) if real else set()
+    # With realism both scores are drawn even at zero size, so that two sections differing in one of
+    # them give the same items otherwise (a paired comparison of their effect).
+    acquiescence = acq_sd * rng.standard_normal(n) if real else np.zeros(n)
+    method = rng.standard_normal(n) if real else np.zeros(n)
+    answers: dict[str, np.ndarray] = {}
+    truth = []
+    for s in inst.first_order_scales:
+        if s.id in lat:
+            eta = lat[s.id].to_numpy()
+        elif parent.get(s.id) in lat:  # a subscale: second-order loading on its composite
+            eta = loading2 * lat[parent[s.id]].to_numpy() + math.sqrt(1 - loading2**2) * rng.standard_normal(n)
+        else:
+            eta = rng.standard_normal(n)
+        agrees = s.response_scale in agreement
+        for item in s.items:
+            params = _item_rng(inst, item.id) if real else rng
+            loading = params.uniform(0.65, 0.85)
+            shift = params.normal(0, 0.15)
+            y = loading * (-eta if item.reverse else eta) + np.sqrt(1 - loading**2) * rng.standard_normal(n)
+            trait, method_loading = loading, 0.0
+            if item.reverse and gamma:
+                y = math.sqrt(1 - gamma**2) * y + gamma * method
+                trait, method_loading = loading * math.sqrt(1 - gamma**2), gamma
+            if agrees and acq_sd:
+                y = y + acquiescence  # on the raw answer: reverse scoring later turns it into disagreement
+            answers[item.id] = (np.searchsorted(_THRESHOLDS, y + shift) + 1).astype(float)
+            truth.append((item.id, s.id, item.reverse, agrees and bool(acq_sd), trait, method_loading))
+    item_truth = pd.DataFrame(
+        truth, columns=["item", "scale", "reverse", "agreement", "loading", "method_loading"]
+    ).set_index("item")
+    item_truth["not_applicable"] = 0.0
+    return answers, item_truth, pd.DataFrame({"acquiescence": acquiescence, "reverse_method": method * (gamma > 0)})
+
+
+def _item_rng(inst: Instrument, item_id: str, part: str = "measurement") -> np.random.Generator:
+    """A generator for an item's own parameters, seeded by the instrument and item ids (not the survey seed)."""
+    digest = hashlib.sha256(f"{inst.id}/{item_id}/{part}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def _missing_budget(inst: Instrument) -> int:
+    """The most unanswered items a row may have without being flagged ``incomplete``."""
+    k = len(inst.items)
+    ok = [m for m in range(k + 1) if (k - m) / max(1, k) >= inst.quality.incomplete.min_answered]
+    return max(ok, default=0)
+
+
+def _nonresponse(
+    inst: Instrument,
+    frame: pd.DataFrame,
+    real: Realism,
+    kind: np.ndarray,
+    codes: np.ndarray,
+    item_truth: pd.DataFrame,
+    rng: np.random.Generator,
+) -> dict[str, float]:
+    """Mark blanks (MCAR, MAR) and 不适用 / 不了解 answers in ``kind`` and ``codes`` (in place).
+
+    Returns the MAR probability of each option of ``real.missing.mar_on``.
+    """
+    n, k = kind.shape
+    item_ids = list(item_truth.index)
+    miss = real.missing
+    p_mar = np.zeros(n)
+    mar_probability: dict[str, float] = {}
+    if miss.mar:
+        demo = next((d for d in inst.demographics if d.id == miss.mar_on and d.options), None)
+        if demo is None:
+            raise ValueError(
+                f"realism.missing.mar_on={miss.mar_on!r} 不是本问卷有选项的背景题 / "
+                f"is not a demographic with options in {inst.id}"
+            )
+        position = frame[demo.id].map({o: i for i, o in enumerate(demo.options)}).to_numpy(int)
+        weight = miss.mar_ratio ** (np.arange(len(demo.options)) / max(1, len(demo.options) - 1))
+        p_option = np.minimum(weight * miss.mar / weight[position].mean(), 0.5)
+        p_mar = p_option[position]
+        mar_probability = dict(zip(demo.options, map(float, p_option), strict=True))
+    u = rng.random((n, k))
+    kind[u < miss.mcar] = "mcar"
+    kind[(u >= miss.mcar) & (u < miss.mcar + p_mar[:, None])] = "mar"
+
+    scale_of = inst.likert_response_scale()
+    offered = {i: list(inst.response_scales[scale_of[i]].missing_options) for i in item_ids}
+    eligible = [j for j, i in enumerate(item_ids) if offered[i]]
+    if real.not_applicable and eligible:
+        share = real.not_applicable
+        # Each item's own rate, like its loading a property of the item, not of the survey.
+        rates = np.array(
+            [_item_rng(inst, item_ids[j], "not_applicable").beta(2.0, 2.0 * (1 - share) / share) for j in eligible]
+        )
+        hit = (rng.random((n, len(eligible))) < rates) & (kind[:, eligible] == "")
+        for c, j in enumerate(eligible):
+            rows = np.flatnonzero(hit[:, c])
+            kind[rows, j] = "code"
+            codes[rows, j] = rng.choice(offered[item_ids[j]], size=len(rows))
+        item_truth.iloc[eligible, item_truth.columns.get_loc("not_applicable")] = rates
+
+    # A clean row must stay clean: cells beyond the incomplete budget are answered after all.
+    budget = _missing_budget(inst)
+    for r in np.flatnonzero((kind != "").sum(axis=1) > budget):
+        cells = np.flatnonzero(kind[r] != "")
+        back = rng.choice(cells, size=len(cells) - budget, replace=False)
+        kind[r, back] = ""
+        codes[r, back] = np.nan
+    return mar_probability
+
+
+def _unit_count(units: Units, n: int, rng: np.random.Generator) -> int:
+    high = min(units.max, max(units.min, n // units.min_mean_size))
+    return int(min(rng.integers(units.min, high + 1), max(1, n)))
 
 
 def simulate(
@@ -273,6 +570,7 @@ def simulate(
     rates: dict[str, float] | None = None,
     start: datetime | None = None,
     model: StructuralModel | None = None,
+    realism: bool | Realism = True,
 ) -> SynthSurvey:
     """Generate ``n`` responses to ``inst`` from the latent structural model.
 
@@ -285,20 +583,40 @@ def simulate(
     seed : int
         Seed of the NumPy generator; the same seed gives the same survey.
     n_units : int, optional
-        Number of units (clusters); default ``max(5, n // 15)``.
+        Number of units (clusters); default: drawn as ``realism.units`` says, else ``max(5, n // 15)``.
     inject : bool
         Inject careless responding (default rates 3% speeder, 2% straight-liner, 3% attention,
         2% incomplete, 2% duplicate, each at least one row when ``n >= 50``).
     model : StructuralModel, optional
         The latent model; default :func:`structural_model_for` the instrument.
+    realism : bool or Realism
+        ``True`` (default): apply the model's ``realism`` section, if it has one; ``False``: clean
+        data (sparse 1% MCAR blanks, no response styles, no 不适用, ``max(5, n // 15)`` units),
+        draw for draw what the generator gave before realism existed; a :class:`Realism`: apply that.
+
+    Returns
+    -------
+    SynthSurvey
+        Answers and paradata with the truth: injected flags, latent scores, the cells left blank or
+        answered 不适用 and why, the response-style scores and the items' loadings.
+
+    Notes
+    -----
+    Order of generation: units and latents; continuous item responses (method factor, acquiescence)
+    cut into codes; demographics; blanks and 不适用 answers, within the incomplete budget; the
+    injected careless rows (a straight-liner answers every item, an incomplete row loses 30–60% of
+    them); duplicates copy clean rows with all their blanks; rows sorted by submission time.
     """
     model = model or structural_model_for(inst)
+    real = model.realism if realism is True else (realism if isinstance(realism, Realism) else None)
     rng = np.random.default_rng(seed)
     rates = rates or {"speeder": 0.03, "straightline": 0.02, "attention": 0.03, "incomplete": 0.02, "duplicate": 0.02}
     counts = {k: (max(1, round(r * n)) if n >= 50 else 0) if inject else 0 for k, r in rates.items()}
     n_dup = counts["duplicate"]
     n_base = n - n_dup
-    n_units = n_units or max(5, n // 15)
+    units = real.units if real else None
+    if n_units is None:
+        n_units = _unit_count(units, n, rng) if units else max(5, n // 15)
 
     level_opts = next(d.options for d in inst.demographics if d.id == "level") or ["乡镇"]
     unit_level = rng.choice(len(level_opts), size=n_units, p=_probs(len(level_opts), rng))
@@ -311,20 +629,10 @@ def simulate(
     unit = rng.integers(0, n_units, size=n_base)
     unit_effects = {v: rng.normal(0, eq.unit_sd, size=n_units)[unit] for v, eq in model.equations.items() if eq.unit_sd}
 
-    lat = _latent_model(model, n_base, unit_effects, rng)
-    parent = {sub: c.id for c in inst.scales if c.is_composite for sub in c.subscales}
-    loading2 = model.second_order_loading
-    answers: dict[str, np.ndarray | list] = {}
-    for s in inst.first_order_scales:
-        if s.id in lat:
-            eta = lat[s.id].to_numpy()
-        elif parent.get(s.id) in lat:  # a subscale: second-order loading on its composite
-            eta = loading2 * lat[parent[s.id]].to_numpy() + math.sqrt(1 - loading2**2) * rng.standard_normal(n_base)
-        else:
-            eta = rng.standard_normal(n_base)
-        for item in s.items:
-            loading = rng.uniform(0.65, 0.85)
-            answers[item.id] = _codes(-eta if item.reverse else eta, loading, rng.normal(0, 0.15), rng)
+    icc = units.icc if units else 0.0
+    lat = _latent_model(model, n_base, unit_effects, rng, unit=unit, n_units=n_units, icc=icc)
+    answers: dict[str, np.ndarray | list]
+    answers, item_truth, method = _items(inst, model, lat, real, rng)  # type: ignore[assignment]
     for check in inst.attention_checks:
         answers[check.id] = np.full(n_base, float(check.expect))
     for d in inst.demographics:
@@ -343,10 +651,16 @@ def simulate(
         answers[q.id] = list(rng.choice(pool, size=n_base))
     frame = pd.DataFrame(answers)
     item_ids = [i.id for i in inst.items]
+    column = {ident: j for j, ident in enumerate(item_ids)}
 
-    # Sparse item nonresponse for everyone (well under the incomplete threshold).
-    miss = rng.random((n_base, len(item_ids))) < 0.01
-    frame[item_ids] = frame[item_ids].mask(miss)
+    kind = np.full((n_base, len(item_ids)), "", dtype=object)
+    codes = np.full((n_base, len(item_ids)), np.nan)
+    mar_probability: dict[str, float] = {}
+    if real is None:  # sparse item nonresponse for everyone (well under the incomplete threshold)
+        kind[rng.random((n_base, len(item_ids))) < _CLEAN_MCAR] = "mcar"
+    else:
+        mar_probability = _nonresponse(inst, frame, real, kind, codes, item_truth, rng)
+    frame[item_ids] = frame[item_ids].mask(kind != "")
 
     duration = np.clip(rng.lognormal(np.log(540), 0.35, size=n_base), 0.45 * 540, None)
     flags = pd.DataFrame(False, index=range(n_base), columns=list(rates))
@@ -364,6 +678,7 @@ def simulate(
     flags.loc[rows, "speeder"] = True
     for r in take(counts["straightline"]):
         frame.loc[r, item_ids] = float(rng.integers(1, 6))
+        kind[r], codes[r] = "", np.nan  # a straight-liner answers everything
         flags.loc[r, "straightline"] = True
     for r in take(counts["attention"]):
         for check in inst.attention_checks:
@@ -372,7 +687,10 @@ def simulate(
         flags.loc[r, "attention"] = True
     for r in take(counts["incomplete"]):
         k = int(len(item_ids) * rng.uniform(0.3, 0.6))
-        frame.loc[r, list(rng.choice(item_ids, size=k, replace=False))] = np.nan
+        chosen = list(rng.choice(item_ids, size=k, replace=False))
+        frame.loc[r, chosen] = np.nan
+        cells = [column[c] for c in chosen if kind[r, column[c]] in ("", "code")]  # blanks keep their kind
+        kind[r, cells], codes[r, cells] = "incomplete", np.nan
         flags.loc[r, "incomplete"] = True
 
     t0 = start or datetime(2026, 10, 8, 8, 30)
@@ -390,16 +708,35 @@ def simulate(
         [flags, pd.DataFrame({k: k == "duplicate" for k in rates}, index=range(n_dup))], ignore_index=True
     )
     lat = pd.concat([lat, lat.iloc[sources]], ignore_index=True)
+    method = pd.concat([method, method.iloc[sources]], ignore_index=True)
+    kind = np.concatenate([kind, kind[sources]])
+    codes = np.concatenate([codes, codes[sources]])
 
     # Rows in submission order, as exports list them.
     by_time = np.argsort(np.array(submitted, dtype="datetime64[s]"), kind="stable")
     frame = frame.iloc[by_time].reset_index(drop=True)
     flags = flags.iloc[by_time].reset_index(drop=True)
     lat = lat.iloc[by_time].reset_index(drop=True)
+    method = method.iloc[by_time].reset_index(drop=True)
     duration = np.round(duration[by_time]).astype(int)
     submitted = [submitted[i] for i in by_time]
     pii = _fake_pii(len(frame), rng)
-    return SynthSurvey(frame, duration, submitted, flags, lat, pii, seed, model.truth)
+    return SynthSurvey(
+        frame,
+        duration,
+        submitted,
+        flags,
+        lat,
+        pii,
+        seed,
+        model.truth,
+        missing_kind=pd.DataFrame(kind[by_time], columns=item_ids),
+        missing_codes=pd.DataFrame(codes[by_time], columns=item_ids),
+        method=method,
+        item_truth=item_truth,
+        mar_probability=mar_probability,
+        realism=real,
+    )
 
 
 def _probs(k: int, rng: np.random.Generator) -> np.ndarray:
@@ -421,8 +758,9 @@ def _fake_pii(n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def _wjx_columns(inst: Instrument) -> list[tuple[str, str, str]]:
-    """(header, kind, id) in 问卷星 order: personal data, then the questionnaire, numbered per question;
-    a Likert grid's rows share its number and are written ``N、(row text)``.
+    """(header, kind, id) in 问卷星 order: personal data, then the questionnaire, numbered per question.
+
+    A Likert grid's rows share its number and are written ``N、(row text)``.
     """
     from jianfu.ingest.template import question_groups
 
@@ -440,10 +778,20 @@ def _wjx_columns(inst: Instrument) -> list[tuple[str, str, str]]:
 
 
 def survey_table(survey: SynthSurvey, inst: Instrument, fmt: Format) -> pd.DataFrame:
-    """The survey as the table a given export layout would hold (headers and cell values)."""
+    """The survey as the table a given export layout would hold (headers and cell values).
+
+    A cell without a score in ``answers`` whose respondent chose 不适用 / 不了解
+    (``missing_codes``) holds that answer, as its code or its label. A survey whose rows were
+    replaced without ``missing_codes`` (its index no longer matches) is written with those cells blank.
+    """
     a = survey.answers
+    codes = survey.missing_codes
+    coded = [c for c in codes.columns if c in a and codes[c].notna().any()] if codes.index.equals(a.index) else []
+    if coded:
+        a = a.copy()
+        a[coded] = a[coded].fillna(codes[coded])  # only where no score was (re)set since
     rs_of = inst.likert_response_scale()
-    labels = {k: inst.response_scales[v].labels for k, v in rs_of.items()}
+    labels = {k: inst.response_scales[v].labels | inst.response_scales[v].missing_options for k, v in rs_of.items()}
     out: dict[str, list | np.ndarray | pd.Series] = {}
     if fmt == "csv":
         out["submitted"] = [t.strftime("%Y-%m-%d %H:%M:%S") for t in survey.submitted]
@@ -468,7 +816,7 @@ def survey_table(survey: SynthSurvey, inst: Instrument, fmt: Format) -> pd.DataF
         out["昵称"] = survey.pii["name"]
         out["起答时间"] = [
             (t - timedelta(seconds=int(d))).strftime("%Y-%m-%d %H:%M:%S")
-            for t, d in zip(survey.submitted, survey.duration_s)
+            for t, d in zip(survey.submitted, survey.duration_s, strict=True)
         ]
         out["结束时间"] = [t.strftime("%Y-%m-%d %H:%M:%S") for t in survey.submitted]
         out["答题时长"] = [f"{d // 60}分{d % 60}秒" for d in survey.duration_s]
