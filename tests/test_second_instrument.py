@@ -40,7 +40,7 @@ def test_village_runs_end_to_end_to_a_report(village, tmp_path):
 
     assert summary["instrument"] == {"id": "village", "version": "0.1"}
     assert summary["rows"]["read"] == 400 and summary["rows"]["quarantined"] >= sum(survey.injected.values()) - 1
-    assert summary["layout"] == {"headline": "satisfaction", "coefficient_chart": "satisfaction_model"}
+    assert summary["layout"] == {"headline": "satisfaction", "coefficient_chart": "satisfaction_model", "journal": "cn"}
     # The generating model: workload −0.35, support +0.40 on satisfaction.
     verdicts = {h["term"]: h["verdict"] for h in summary["hypotheses"]}
     assert verdicts == {"workload": "consistent", "support": "consistent"}

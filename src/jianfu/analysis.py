@@ -160,10 +160,17 @@ def psychometrics(
     if enough and out["n_complete"] < len(answered):
         try:
             out["little_mcar"] = little_mcar(answered).to_dict()
-        except NotEstimable as exc:
-            out["little_mcar"] = exc.result()
+        except (NotEstimable, np.linalg.LinAlgError):
+            out["little_mcar"] = _too_few_for_em(out)
+    R = None
     if enough:
-        R = structure.correlation(items)
+        try:
+            R = structure.correlation(items)
+        except np.linalg.LinAlgError:
+            # EM needs a positive-definite covariance: too few rows for this many items.
+            enough = False
+            out["note"] = _too_few_for_em(out)["reason"]
+    if enough:
         out["correlation_method"] = R.method
         out["kmo"] = structure.kmo(R)
         out["bartlett"] = structure.bartlett_sphericity(R)
@@ -185,6 +192,9 @@ def psychometrics(
         except NotEstimable as exc:
             fit = None
             out["note"] = exc.result()["reason"]
+        except np.linalg.LinAlgError:
+            fit = None
+            out["note"] = _too_few_for_em(out)["reason"]
     if enough and fit is not None:
         rv = cfa.reliability_validity(fit["loadings"])
         out["cfa"] = {
@@ -232,6 +242,14 @@ def psychometrics(
     out["invariance"] = invariance_by_group(accepted, inst, plan.invariance_groups if plan else [])
     out["invariance_rule"] = RULE_TEXT
     return out
+
+
+def _too_few_for_em(out: dict) -> dict:
+    return not_estimable(
+        f"{out['n_answered']} 份答卷对 {out['n_items']} 道题太少，协方差矩阵无法估计（非正定），未做因子分析",
+        f"{out['n_answered']} rows are too few for {out['n_items']} items: the covariance matrix is not positive "
+        "definite, no factor analysis",
+    )
 
 
 def _unit_agreement(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, unit: str) -> dict:

@@ -68,7 +68,7 @@ def sensitivity_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: W
                 row += [t.get("b"), t.get("ci_low"), t.get("ci_high"), t.get("p")]
             rows.append(row)
         formats = {1 + 4 * k + o: STAT for k in range(3) for o in range(3)} | {4 + 4 * k: P for k in range(3)}
-        top = table(ws, top, _headers(w), rows, formats=formats, widths=[28])
+        top = table(ws, top, _headers(w), rows, formats=formats, widths=[30, *[11] * 12])
         for version, reason in (entry.get("reasons") or {}).items():
             top = note(ws, top - 1, f"{version}: {w.text(reason)}") + 1
     page(ws)

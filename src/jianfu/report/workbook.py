@@ -426,12 +426,16 @@ def _missing_note(ws: Worksheet, top: int, psy: dict, w: Words) -> int:
         ws,
         top,
         w.pick(
-            f"缺失数据：{n_answered} 份有效答卷中 {n_complete} 份答完全部题目。{test}。"
-            "结构检验基于全部答卷的 EM 相关矩阵，验证性因子分析用全信息最大似然（FIML），"
-            "不删除有缺失的答卷；量表分为已答题目的均值。",
-            f"Missing data: {n_complete} of {n_answered} accepted rows answered every item. {test}. Structure "
-            "statistics start from EM correlations of all rows and the CFA is fitted by full-information ML (FIML): "
-            "no respondent is dropped for a missing answer; scale scores are means of the answered items.",
+            f"缺失数据：{n_answered} 份有效答卷中 {n_complete} 份答完全部题目；{test}。",
+            f"Missing data: {n_complete} of {n_answered} accepted rows answered every item; {test}.",
+        ),
+    )
+    top = note(
+        ws,
+        top,
+        w.pick(
+            "结构检验基于全部答卷的 EM 相关矩阵，验证性因子分析用全信息最大似然（FIML），不删除有缺失的答卷。",
+            "Structure statistics use EM correlations of all rows; the CFA is fitted by full-information ML (FIML).",
         ),
     )
     return top + 1
@@ -487,6 +491,9 @@ def _invariance_tables(ws: Worksheet, top: int, psy: dict, inst: Instrument, w: 
         top = table(ws, top, headers, rows, formats={k: STAT for k in (1, 3, 4, 5, 6, 7, 8, 9, 10, 11)})
     if psy.get("invariance"):
         top = note(ws, top, w.text(psy.get("invariance_rule") or RULE_TEXT)) + 1
+        # The reliability table above leaves narrow tick columns; fit/Δ values need room here.
+        for col in "BCDEFGHIJKLMN":
+            ws.column_dimensions[col].width = max(ws.column_dimensions[col].width or 0, 10)
     return top
 
 

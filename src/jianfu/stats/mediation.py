@@ -52,8 +52,8 @@ _CHUNK_CELLS = 1_000_000
 def _solve(G: np.ndarray, rows: list[int], target: int) -> np.ndarray:
     """OLS coefficients of column ``target`` on columns ``rows`` from cross-product matrices G.
 
-    NaN for a resample whose design is singular (in a small sample a resample can draw, say, one
-    unit's rows only, so that a dummy never varies).
+    A resample whose design is singular only because a dummy is all zero gets the OLS without that
+    column (its coefficient 0, as an aliased term); any other singular resample gets NaN.
     """
     A = G[:, rows][:, :, rows]
     rhs = G[:, rows, target]
@@ -61,6 +61,15 @@ def _solve(G: np.ndarray, rows: list[int], target: int) -> np.ndarray:
     out = np.full(rhs.shape, np.nan)
     if ok.any():
         out[ok] = np.linalg.solve(A[ok], rhs[ok][..., None])[..., 0]
+    # A resample of whole units can miss a category of a unit-level covariate (a level no drawn unit
+    # has): its dummy column is all zero. As R's lm does, that coefficient is dropped (aliased) and
+    # the others are the OLS without it; the paths of interest stay identified.
+    for k in np.flatnonzero(~ok):
+        keep = np.flatnonzero(np.diag(A[k]) > 0)
+        sub = A[k][np.ix_(keep, keep)]
+        if len(keep) and np.linalg.matrix_rank(sub) == len(keep):
+            out[k, keep] = np.linalg.solve(sub, rhs[k, keep])
+            out[k, np.setdiff1d(np.arange(len(rows)), keep)] = 0.0
     return out
 
 
