@@ -9,6 +9,13 @@ Welch, B. L. (1951). On the comparison of several mean values: An alternative ap
 *Biometrika*, 38(3/4), 330–336.
 Delacre, M., Lakens, D., & Leys, C. (2017). Why psychologists should by default use Welch's
 t-test instead of Student's t-test. *International Review of Social Psychology*, 30(1), 92–101.
+
+Examples
+--------
+>>> from semopy.examples import holzinger39
+>>> r = compare_groups(holzinger39.get_data(), ["x1"], "school")[0]   # In R: t.test(x1 ~ school)
+>>> r["test"], round(r["statistic"], 3), round(r["p"], 3)
+('Welch t', 0.084, 0.933)
 """
 
 from __future__ import annotations

@@ -10,6 +10,14 @@ References
 ----------
 Raudenbush, S. W., & Bryk, A. S. (2002). *Hierarchical linear models* (2nd ed.). Sage.
 Snijders, T. A. B., & Bosker, R. J. (2012). *Multilevel analysis* (2nd ed.). Sage.
+
+Examples
+--------
+>>> from semopy.examples import holzinger39
+>>> d = holzinger39.get_data()
+>>> r = icc(d["x5"], d["school"])        # In R: lme4::lmer(x5 ~ 1 + (1 | school), REML = TRUE)
+>>> round(r["icc"], 3), r["n_groups"]
+(0.138, 2)
 """
 
 from __future__ import annotations

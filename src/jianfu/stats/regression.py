@@ -2,14 +2,23 @@
 
 Blocks of terms enter in order on one listwise sample; each block reports R², adjusted
 R², ΔR² and the F-test of ΔR². The final model reports b, SE, t, p, 95% CI, standardised β
-and VIF per term. Standard errors are cluster-robust by ``cluster`` (CR1, statsmodels'
-small-sample correction, t with G − 1 df as Stata) when there are at least ``min_clusters``
-clusters, and HC3 (t with n − k − 1 df) otherwise; the choice is stated in the result.
+and VIF per term. Standard errors are cluster-robust by ``cluster`` from ``min_clusters`` units
+on: CR2 (Bell–McCaffrey) with Satterthwaite df below ``cr1_min_clusters`` (40) units and ΔR² by the
+HTZ Wald test, CR1 with t(G − 1) from there on (:mod:`jianfu.stats.cluster_robust`); HC3 with a
+single unit. The choice is stated in the result's ``se_type``.
 
 An ``a:b`` term is probed with the same covariance matrix: simple slopes of ``a`` at ``b`` =
 −1 SD, mean, +1 SD, and the Johnson–Neyman interval (:mod:`jianfu.stats.moderation`). With
 ``multilevel`` the final model is refitted as a random-intercept model by the cluster
 (:mod:`jianfu.stats.multilevel`), which falls back to these estimates with a note when unreliable.
+
+Examples
+--------
+>>> import pandas as pd
+>>> df = pd.DataFrame({"level": ["乡镇", "街道", "乡镇"], "x": [1.0, 2.0, 3.0]})
+>>> X, source = design_matrix(df, ["level", "x"], {"level": ["乡镇", "街道"]})
+>>> list(X.columns), source["level[街道]"]
+(['level[街道]', 'x'], 'level')
 """
 
 from __future__ import annotations

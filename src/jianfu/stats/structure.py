@@ -3,7 +3,9 @@
 Sampling adequacy, sphericity, parallel analysis, EFA, and Harman's single-factor test for
 common-method variance.
 
-All functions take reverse-keyed item responses and work on complete cases.
+All functions take reverse-keyed item responses, or a :class:`Correlation` computed once: the
+sample correlations when every row is complete, otherwise the maximum-likelihood (EM) correlations
+of all rows, so that scattered non-response drops nobody.
 
 References
 ----------
@@ -14,6 +16,17 @@ the correct number of factors to retain. *Educational and Psychological Measurem
 Kaiser, H. F. (1974). An index of factorial simplicity. *Psychometrika*, 39(1), 31–36.
 Podsakoff, P. M., MacKenzie, S. B., Lee, J.-Y., & Podsakoff, N. P. (2003). Common method biases
 in behavioral research. *Journal of Applied Psychology*, 88(5), 879–903.
+
+Examples
+--------
+The nine ability tests of Holzinger & Swineford (1939), shipped with semopy:
+
+>>> from semopy.examples import holzinger39
+>>> items = holzinger39.get_data()[[f"x{i}" for i in range(1, 10)]]
+>>> round(kmo(items)["overall"], 3)          # In R: psych::KMO(items)$MSA
+0.752
+>>> parallel_analysis(items)["n_factors"]      # the three factors of the classic model
+3
 """
 
 from __future__ import annotations
