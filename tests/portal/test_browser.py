@@ -153,6 +153,9 @@ def test_a_clerk_uploads_sees_the_problems_and_the_result_and_offices_stay_apart
         assert download.value.suggested_filename.endswith(".xlsx")
         assert "问卷数据" in load_workbook(saved, read_only=True).sheetnames
         page.click("nav >> text=上传记录")
+        # The click only starts the navigation: wait for the history table before counting its rows.
+        page.wait_for_url(f"{live.url}/uploads")
+        page.wait_for_selector("table.history tbody tr", timeout=30_000)
         rows = page.locator("table.history tbody tr")
         assert rows.count() == 3 and "东城街道" not in page.content()
         assert sorted(
