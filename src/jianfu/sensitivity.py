@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from jianfu.instrument import Instrument
@@ -135,6 +136,12 @@ def model_sensitivity(
                 versions["mi"], entry["n"]["mi"], entry["m"] = mi["terms"], mi["n"], mi["m"]
             except NotEstimable as exc:
                 entry["reasons"]["mi"] = exc.result()["reason"]
+            except np.linalg.LinAlgError:
+                # A sensitivity column must never stop the report: say why it is empty instead.
+                entry["reasons"]["mi"] = {
+                    "zh": "插补模型的矩阵奇异（变量共线或样本过小），未做多重插补",
+                    "en": "the imputation model is singular (collinear variables or too few rows): no imputation",
+                }
         else:
             entry["reasons"]["mi"] = {
                 "zh": f"不完整的行仅 {incomplete:.1%}（≤ {MI_THRESHOLD:.0%}），未做多重插补",
