@@ -31,7 +31,7 @@ def run(inst, plan, tmp_path_factory):
 def _pspp(syntax: str, tmp_path) -> dict[str, list[list[str]]]:
     """Run a syntax file in batch mode; PSPP's output tables by title (CSV output: ``Table: <title>`` blocks)."""
     pspp = shutil.which("pspp")
-    assert pspp, "PSPP is missing (Debian: apt-get install pspp)"
+    assert pspp, "PSPP is missing: the Debian package pspp, which .ci/system-deps.sh installs (make test)"
     sps, out = tmp_path / "check.sps", tmp_path / "out.csv"
     sps.write_text(syntax, encoding="utf-8")
     proc = subprocess.run(
