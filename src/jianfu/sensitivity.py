@@ -125,11 +125,11 @@ def model_sensitivity(
         entry: dict[str, Any] = {
             "outcome": spec.outcome,
             "incomplete_share": incomplete,
-            "n": {"listwise": models[spec.id].get("n"), "mi": None, "with_flagged": None},
+            "n": {"listwise": fitted.get("n"), "mi": None, "with_flagged": None},
             "m": None,
             "reasons": {},
         }
-        versions = {"listwise": _terms(models[spec.id]), "mi": {}, "with_flagged": {}}
+        versions = {"listwise": _terms(fitted), "mi": {}, "with_flagged": {}}
         if incomplete > MI_THRESHOLD:
             try:
                 mi = _impute(accepted, spec, categorical, seed)

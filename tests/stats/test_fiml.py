@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from reference_output import read_keyed
 from scipy import stats
 
 from jianfu.stats import fiml
@@ -26,17 +27,7 @@ ITEMS = [f"x{i}" for i in range(1, 10)]
 FACTORS = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
 
 
-def _reference() -> dict[tuple[str, str], dict[str, float]]:
-    out = {}
-    for line in (REF / "fiml_reference.txt").read_text().splitlines():
-        if line.startswith("#"):
-            continue
-        kind, name, *rest = line.split()
-        out[kind, name] = {rest[i]: float(rest[i + 1]) for i in range(0, len(rest), 2)}
-    return out
-
-
-REFERENCE = _reference()
+REFERENCE = read_keyed("fiml_reference.txt")
 
 
 @pytest.fixture(scope="module")

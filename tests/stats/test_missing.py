@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from reference_output import read_keyed
 
 from jianfu.stats.estimable import NotEstimable
 from jianfu.stats.fiml import em_moments
@@ -26,17 +27,7 @@ REF = Path(__file__).parents[1] / "reference"
 TERMS = ["(Intercept)", "age", "bmi"]
 
 
-def _reference() -> dict[tuple[str, str], dict[str, float]]:
-    out = {}
-    for line in (REF / "missing_reference.txt").read_text().splitlines():
-        if line.startswith("#"):
-            continue
-        kind, name, *rest = line.split()
-        out[kind, name] = {rest[i]: float(rest[i + 1]) for i in range(0, len(rest), 2)}
-    return out
-
-
-REFERENCE = _reference()
+REFERENCE = read_keyed("missing_reference.txt")
 
 
 @pytest.fixture(scope="module")
