@@ -12,6 +12,7 @@ NEED=(
   fonts-droid-fallback       # a CJK font, so Chinese renders in those PDFs
   chromium                   # the portal's browser test (Playwright drives the system Chromium)
   pspp                       # the .sav export opened and summarised by an independent SPSS clone
+  postgresql                 # the PostgreSQL store's tests start a throwaway server (initdb, pg_ctl)
 )
 
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }

@@ -11,9 +11,9 @@ def test_two_identical_runs_store_every_row_exactly_once(inst, survey_files, set
         results = [pipeline.ingest_one(f, inst, settings) for f in files]
         frame = pipeline.clean(results, inst)
         pipeline.store_rows(frame, results, inst, "2026-10", settings)
-    from jianfu.store.database import Store
+    from jianfu.store.database import open_store
 
-    with Store(settings.store_path) as store:
+    with open_store(settings) as store:
         rows = store.rows(inst)
         n_files = store.con.execute("SELECT count(*) FROM files").fetchone()[0]
     assert len(rows) == sum(r.n_rows for r in results)
@@ -21,7 +21,7 @@ def test_two_identical_runs_store_every_row_exactly_once(inst, survey_files, set
     assert set(rows["status"]) == {"accepted", "quarantined"}
     assert rows.loc[rows.status == "quarantined", "reasons"].str.len().gt(0).all()
     assert n_files == 2
-    with Store(settings.store_path, read_only=True) as store:
+    with open_store(settings, read_only=True) as store:
         recorded = dict(store.con.execute("SELECT sha256, archive_path FROM files").fetchall())
     assert recorded == {r.sha256: r.archive_path for r in results}
     archived = sorted(p.name for p in settings.archive_dir.iterdir())

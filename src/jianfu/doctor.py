@@ -27,7 +27,7 @@ from pathlib import Path
 
 from jianfu.ingest.readers import sha256_file
 from jianfu.instrument import Instrument, load_instrument
-from jianfu.store.database import FileRecord, Store, archive_file, private_dir
+from jianfu.store.database import FileRecord, archive_file, open_store, private_dir, store_exists
 
 __all__ = ["Finding", "check", "repair"]
 
@@ -95,10 +95,10 @@ def check(settings) -> list[Finding]:
                     "the archived file's bytes do not match its sha256",
                 )
             )
-    if not Path(settings.store_path).exists():
+    if not store_exists(settings):
         files, counts = [], {}
     else:
-        with Store(settings.store_path, read_only=True) as store:
+        with open_store(settings, read_only=True) as store:
             files, counts = store.all_files(), store.row_counts()
     recorded = {f["sha256"] for f in files}
     stored_rows: dict[str, int] = {}
@@ -171,8 +171,8 @@ def repair(settings, findings: list[Finding], default: Instrument, instruments_d
     archive = _archive(settings)
     copies = _copies(settings)
     by_sha: dict[str, dict] = {}
-    if Path(settings.store_path).exists():
-        with Store(settings.store_path, read_only=True) as store:
+    if store_exists(settings):
+        with open_store(settings, read_only=True) as store:
             by_sha = {f["sha256"]: f for f in store.all_files()}
     for f in findings:
         if f.pending:
@@ -204,7 +204,7 @@ def repair(settings, findings: list[Finding], default: Instrument, instruments_d
             frame = pipeline.clean([result], inst)
             wave = record.get("wave") or pipeline.default_wave()
             rows = frame.drop(columns=[c for c in frame if c.startswith("_flag_")]) if not frame.empty else None
-            with Store(settings.store_path) as store:
+            with open_store(settings) as store:
                 store.commit_batch(
                     inst,
                     wave,

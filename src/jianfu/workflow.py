@@ -30,7 +30,7 @@ from jianfu.instrument import Instrument
 from jianfu.plan import Plan
 from jianfu.progress import stage
 from jianfu.provenance import provenance
-from jianfu.store.database import FileRecord, Receipt, Store, archive_file
+from jianfu.store.database import FileRecord, Receipt, archive_file, open_store, store_exists
 from jianfu.store.inbox import Delivery, claim, file_away, receipts_for, records_for, scan_inbox, sort_deliveries
 from jianfu.summary import RunSummary
 
@@ -87,16 +87,16 @@ def _load_inputs(instrument: str | Path, plan: str | Path | None = None) -> tupl
 
 
 def _known(settings: stages.Settings, shas: list[str]) -> set[str]:
-    if not settings.store_path.exists():
+    if not store_exists(settings):
         return set()
-    with Store(settings.store_path, read_only=True) as store:
+    with open_store(settings, read_only=True) as store:
         return store.known_shas(shas)
 
 
 def _stored_files(settings: stages.Settings, shas: list[str]) -> dict[str, dict]:
-    if not shas or not settings.store_path.exists():
+    if not shas or not store_exists(settings):
         return {}
-    with Store(settings.store_path, read_only=True) as store:
+    with open_store(settings, read_only=True) as store:
         return {f["sha256"]: f for f in store.all_files() if f["sha256"] in set(shas)}
 
 
@@ -113,7 +113,7 @@ def _commit(
     settings: stages.Settings,
 ) -> int:
     rows = frame.drop(columns=[c for c in frame if c.startswith("_flag_")]) if not frame.empty else None
-    with Store(settings.store_path) as store:
+    with open_store(settings) as store:
         return store.commit_batch(inst, wave, files=files, receipts=receipts, rows=rows)
 
 
@@ -124,14 +124,14 @@ def _file_away(
 
 
 def _mark_reported(inst: Instrument, wave: str, settings: stages.Settings) -> None:
-    with Store(settings.store_path) as store:
+    with open_store(settings) as store:
         store.mark_reported(inst, wave)
 
 
 def _pending_waves(inst: Instrument, settings: stages.Settings) -> list[str]:
-    if not settings.store_path.exists():
+    if not store_exists(settings):
         return []
-    with Store(settings.store_path, read_only=True) as store:
+    with open_store(settings, read_only=True) as store:
         return store.unreported_waves(inst)
 
 
@@ -399,9 +399,9 @@ def process_inbox(
 
 
 def _latest_wave(inst: Instrument, settings: stages.Settings) -> str | None:
-    if not settings.store_path.exists():
+    if not store_exists(settings):
         return None
-    with Store(settings.store_path, read_only=True) as store:
+    with open_store(settings, read_only=True) as store:
         waves = store.waves(inst)
     return waves[-1] if waves else None
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from jianfu.instrument import FLAG_NAMES, Instrument
-from jianfu.store.database import Store, StoreBusy, archive_file, private_dir, table_name
+from jianfu.store.database import BaseStore, StoreBusy, archive_file, open_store, private_dir, store_exists, table_name
 
 from .accounts import Account
 from .db import Database
@@ -339,7 +339,7 @@ def _flag_counts(reasons: list[str | None]) -> dict[str, int]:
     return counts
 
 
-def _row_statuses(store: Store, table: str, shas: list[str]) -> dict[str, list[tuple[str, str | None]]]:
+def _row_statuses(store: BaseStore, table: str, shas: list[str]) -> dict[str, list[tuple[str, str | None]]]:
     """(status, reasons) of every stored row of these contents, by sha256."""
     out: dict[str, list[tuple[str, str | None]]] = {}
     exists = store.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])
@@ -550,12 +550,11 @@ class UploadService:
         """
         with self.db.connect(write=False) as con:
             pending = [dict(r) for r in con.execute("SELECT * FROM uploads WHERE status = 'processing'").fetchall()]
-        store_path = Path(self.settings.store_path)
-        if not pending or not store_path.exists():
+        if not pending or not store_exists(self.settings):
             return 0
         shas = sorted({p["sha256"] for p in pending})
         try:
-            with Store(store_path, read_only=True, timeout=timeout) as store:
+            with open_store(self.settings, read_only=True, timeout=timeout) as store:
                 files = {f["sha256"]: f for f in store.all_files() if f["sha256"] in set(shas)}
                 unreported = set(store.unreported_waves(self.inst))
                 rows = _row_statuses(store, table_name(self.inst), sorted(files))

@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jianfu.instrument import FLAG_NAMES, Instrument
-from jianfu.store.database import Store, table_name
+from jianfu.store.database import open_store, store_exists, table_name
 
 __all__ = ["latest_report", "overview"]
 
@@ -64,12 +64,11 @@ def overview(
     jianfu.errors.StoreBusy
         The store stayed locked by a writing run for ``timeout`` seconds.
     """
-    store_path = Path(settings.store_path)
     files: list[dict] = []
     rows: list[tuple] = []
     unreported: set[str] = set()
-    if store_path.exists():
-        with Store(store_path, read_only=True, timeout=timeout) as store:
+    if store_exists(settings):
+        with open_store(settings, read_only=True, timeout=timeout) as store:
             files = store.files(inst)
             unreported = set(store.unreported_waves(inst))
             table = table_name(inst)

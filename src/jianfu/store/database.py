@@ -9,9 +9,13 @@
 * :meth:`Store.commit_batch` writes a batch's file records, its receipts (who sent which
   content when; a second copy is recorded as ``resent``) and its rows in **one transaction**, so
   a crash leaves either all of them or none.
-* DuckDB admits one writing process at a time, so concurrent runs (an inbox poll while a
-  researcher runs ``jianfu run``) queue on a lock file next to the database instead of
-  failing with "could not set lock": writers take it exclusively, readers shared.
+* Two backends share the schema and the SQL (:class:`BaseStore`); :func:`open_store` picks one.
+  The embedded default is a DuckDB file (:class:`Store`): DuckDB admits one writing process at a
+  time, so concurrent runs (an inbox poll while a researcher runs ``jianfu run``) queue on a lock
+  file next to the database instead of failing with "could not set lock": writers take it
+  exclusively, readers shared. File locks are not safe on network file systems, so workers on
+  several machines share a PostgreSQL store instead (``JIANFU_STORE_URL=postgresql://…``,
+  :class:`~jianfu.store.postgres.PostgresStore`): transactions, and a lock per content written.
 * Everything is private to the account that runs jianfu: folders 0700, files 0600, since the
   archive holds respondents' names and phone numbers by design.
 """
@@ -24,9 +28,13 @@ import os
 import re
 import shutil
 import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -35,10 +43,25 @@ from jianfu.errors import ArchiveError, StoreBusy
 from jianfu.ingest.readers import sha256_file
 from jianfu.instrument import Instrument
 
-__all__ = ["archive_file", "table_name", "Store", "StoreBusy", "FileRecord", "Receipt", "private_dir", "ArchiveError"]
+__all__ = [
+    "archive_file",
+    "table_name",
+    "open_store",
+    "store_exists",
+    "store_url_from_env",
+    "BaseStore",
+    "Store",
+    "StoreBusy",
+    "FileRecord",
+    "Receipt",
+    "private_dir",
+    "ArchiveError",
+]
 
 #: How long a run waits for another run's write to finish before giving up.
 LOCK_TIMEOUT_S = 600.0
+#: The environment variable naming a PostgreSQL store; unset, the store is the DuckDB file.
+STORE_URL_ENV = "JIANFU_STORE_URL"
 _KEY = ["_file_sha256", "_sheet", "_row"]
 
 
@@ -155,72 +178,140 @@ class Receipt:
     delivery: str
 
 
-class Store:
-    """The DuckDB store. Use as a context manager; one writer at a time (DuckDB's model)."""
+#: The store's own tables. Columns added after a table was first released are listed in
+#: ``_ADDED`` as well: a store made before gets them on its next write.
+_TABLES = {
+    "files": "sha256 VARCHAR PRIMARY KEY, name VARCHAR, format VARCHAR, status VARCHAR, n_rows INTEGER, "
+    "errors JSON, warnings JSON, wave VARCHAR, instrument VARCHAR, archive_path VARCHAR, received_at TIMESTAMP, "
+    "office VARCHAR, sheet VARCHAR",
+    "receipts": "delivery VARCHAR PRIMARY KEY, sha256 VARCHAR, office VARCHAR, name VARCHAR, kind VARCHAR, "
+    "wave VARCHAR, instrument VARCHAR, received_at TIMESTAMP",
+    "wave_state": "instrument VARCHAR, wave VARCHAR, changed_at TIMESTAMP, reported_at TIMESTAMP, "
+    "PRIMARY KEY (instrument, wave)",
+}
+_ADDED = {"files": {"office": "VARCHAR", "sheet": "VARCHAR"}}
+#: Added to the responses tables by partial acceptance (the invalid cells, the missing-value codes).
+_ADDED_RESPONSES = {"_invalid_detail": "VARCHAR", "_missing_codes": "VARCHAR"}
+#: The key of the lock that creating or altering tables takes (backends that lock per key).
+_SCHEMA_LOCK = "jianfu:schema"
 
-    def __init__(self, path: str | Path, read_only: bool = False, timeout: float = LOCK_TIMEOUT_S):
-        self.path = Path(path)
-        private_dir(self.path.parent)
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        self._lock = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600), "a+")
-        self._acquire(fcntl.LOCK_SH if read_only else fcntl.LOCK_EX, timeout)
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-            if not read_only:
-                self._ensure_schema()
-                for p in (self.path, self.path.with_name(self.path.name + ".wal")):
-                    if p.exists():
-                        os.chmod(p, 0o600)
-        except Exception:
-            self._release()
-            raise
 
-    def _ensure_schema(self) -> None:
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS files (sha256 VARCHAR PRIMARY KEY, name VARCHAR, format VARCHAR, "
-            "status VARCHAR, n_rows INTEGER, errors JSON, warnings JSON, wave VARCHAR, instrument VARCHAR, "
-            "archive_path VARCHAR, received_at TIMESTAMP)"
-        )
-        self.con.execute("ALTER TABLE files ADD COLUMN IF NOT EXISTS office VARCHAR")
-        self.con.execute("ALTER TABLE files ADD COLUMN IF NOT EXISTS sheet VARCHAR")
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS receipts (delivery VARCHAR PRIMARY KEY, sha256 VARCHAR, office VARCHAR, "
-            "name VARCHAR, kind VARCHAR, wave VARCHAR, instrument VARCHAR, received_at TIMESTAMP)"
-        )
-        self.con.execute(
-            "CREATE TABLE IF NOT EXISTS wave_state (instrument VARCHAR, wave VARCHAR, changed_at TIMESTAMP, "
-            "reported_at TIMESTAMP, PRIMARY KEY (instrument, wave))"
-        )
+def store_url_from_env() -> str | None:
+    """The server store named by ``JIANFU_STORE_URL`` (``postgresql://user@host:port/db``), else None."""
+    return os.environ.get(STORE_URL_ENV, "").strip() or None
 
-    def _acquire(self, mode: int, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(self._lock, mode | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    self._lock.close()
-                    raise StoreBusy(
-                        f"数据库被另一个运行占用超过 {timeout:.0f} 秒 / the store {self.path} was busy "
-                        f"for more than {timeout:.0f} s; try again when the other run has finished"
-                    ) from None
-                time.sleep(0.05)
 
-    def _release(self) -> None:
-        fcntl.flock(self._lock, fcntl.LOCK_UN)
-        self._lock.close()
+def open_store(settings, read_only: bool = False, timeout: float = LOCK_TIMEOUT_S) -> BaseStore:
+    """The store a run's settings name: PostgreSQL when ``settings.store_url`` is set, else the DuckDB file.
+
+    Parameters
+    ----------
+    settings
+        :class:`jianfu.pipeline.Settings` (``store_url``, ``store_path``).
+    read_only
+        Open for reading: the DuckDB file is shared with other readers, a PostgreSQL session refuses writes.
+    timeout
+        Seconds to wait for another run's write before :class:`~jianfu.errors.StoreBusy`.
+
+    Returns
+    -------
+    BaseStore
+        A :class:`Store` or a :class:`~jianfu.store.postgres.PostgresStore`; use it as a context manager.
+    """
+    url = getattr(settings, "store_url", None)
+    if url:
+        from jianfu.store.postgres import PostgresStore
+
+        return PostgresStore(url, read_only=read_only, timeout=timeout)
+    return Store(settings.store_path, read_only=read_only, timeout=timeout)
+
+
+def store_exists(settings) -> bool:
+    """Whether there is a store to read: a server store always is (its tables are made on connecting)."""
+    return bool(getattr(settings, "store_url", None)) or Path(settings.store_path).exists()
+
+
+class BaseStore(ABC):
+    """The store's schema and queries, in the SQL that DuckDB and PostgreSQL share.
+
+    A backend supplies the connection ``con`` (``con.execute(sql, params)`` with ``?`` placeholders,
+    returning a cursor), how it locks the contents a transaction writes, how it bulk-inserts a
+    frame and how it reads a query into one. Use a store as a context manager.
+    """
+
+    con: Any
+
+    @abstractmethod
+    def _lock(self, keys: list[str]) -> None:
+        """Inside a transaction: hold ``keys`` (sorted) until it ends, against other writers."""
+
+    @abstractmethod
+    def _insert_frame(self, table: str, frame: pd.DataFrame) -> None:
+        """Insert every row of ``frame``, whose columns are the table's, in the open transaction."""
+
+    @abstractmethod
+    def _frame(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """The result of a query as a DataFrame, typed as the columns are."""
 
     def close(self) -> None:
-        """Close the connection and release the store's lock."""
+        """Close the connection."""
         self.con.close()
-        self._release()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> BaseStore:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    @contextmanager
+    def _transaction(self, keys: set[str] | list[str] = ()) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self._lock(sorted(keys))
+            yield
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def _columns(self, tables: list[str]) -> dict[str, list[str]]:
+        """The columns of those of ``tables`` that exist, in table order."""
+        out: dict[str, list[str]] = {}
+        for table, column in self.con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name IN (SELECT UNNEST(?)) ORDER BY table_name, ordinal_position",
+            [list(tables)],
+        ).fetchall():
+            out.setdefault(table, []).append(column)
+        return out
+
+    def _ensure_tables(self, wanted: dict[str, tuple[str, dict[str, str]]]) -> None:
+        """Create the missing ``{table: (columns, added columns)}`` and add missing columns.
+
+        Only a store that lacks something changes, under the schema lock, so writers that open
+        the store at once neither race to create a table nor queue behind a needless ALTER.
+        """
+
+        def missing() -> dict[str, list[str] | None]:
+            have = self._columns(list(wanted))
+            todo: dict[str, list[str] | None] = {t: None for t in wanted if t not in have}
+            for t in set(wanted) & set(have):
+                if cols := [c for c in wanted[t][1] if c not in have[t]]:
+                    todo[t] = cols
+            return todo
+
+        if not missing():
+            return
+        with self._transaction([_SCHEMA_LOCK]):
+            for table, cols in missing().items():  # again, now that no other writer changes the schema
+                ddl, added = wanted[table]
+                if cols is None:
+                    self.con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({ddl})')
+                for c in cols or ():
+                    self.con.execute(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS "{c}" {added[c]}')
+
+    def _ensure_schema(self) -> None:
+        self._ensure_tables({t: (ddl, _ADDED.get(t, {})) for t, ddl in _TABLES.items()})
 
     def _ensure_table(self, inst: Instrument) -> str:
         name = table_name(inst)
@@ -230,7 +321,7 @@ class Store:
             '"_sheet" VARCHAR',
             '"_row" INTEGER',
             '"_submitted" TIMESTAMP',
-            '"_duration_s" DOUBLE',
+            '"_duration_s" DOUBLE PRECISION',
             '"_respondent_key" VARCHAR',
             '"wave" VARCHAR',
             '"uploaded_at" TIMESTAMP',
@@ -239,16 +330,12 @@ class Store:
             '"_invalid_detail" VARCHAR',
             '"_missing_codes" VARCHAR',
         ]
-        cols += [f'"{i.id}" DOUBLE' for i in inst.items]
-        cols += [f'"{c.id}" DOUBLE' for c in inst.attention_checks]
+        cols += [f'"{i.id}" DOUBLE PRECISION' for i in inst.items]
+        cols += [f'"{c.id}" DOUBLE PRECISION' for c in inst.attention_checks]
         cols += [f'"{d.id}" VARCHAR' for d in inst.demographics]
         cols += [f'"{o.id}" VARCHAR' for o in inst.open_questions]
-        self.con.execute(
-            f'CREATE TABLE IF NOT EXISTS "{name}" ({", ".join(cols)}, PRIMARY KEY ("_file_sha256", "_sheet", "_row"))'
-        )
-        # A store made before partial acceptance lacks the column that names a row's invalid cells.
-        self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN IF NOT EXISTS "_invalid_detail" VARCHAR')
-        self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN IF NOT EXISTS "_missing_codes" VARCHAR')
+        ddl = f'{", ".join(cols)}, PRIMARY KEY ("_file_sha256", "_sheet", "_row")'
+        self._ensure_tables({name: (ddl, _ADDED_RESPONSES)})
         return name
 
     # -- writing -------------------------------------------------------------------------
@@ -266,14 +353,24 @@ class Store:
         A file record that exists already keeps its first office and time of receipt; its rows
         are replaced, so committing the same batch twice changes nothing. Rows whose key
         (file sha256, sheet, row) occurs twice in ``rows`` are stored once. Returns rows written.
+
+        Notes
+        -----
+        The transaction holds every content it writes (its sha256) against other writers, so two
+        workers committing the same content at once write it one after the other: the second
+        replaces the first's rows with the same rows, and no row is held twice.
         """
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        table = self._ensure_table(inst) if rows is not None and not rows.empty else None
+        contents = {f.sha256 for f in files} | {r.sha256 for r in receipts}
+        if table:
+            contents |= set(rows["_file_sha256"].dropna().astype(str))
+        with self._transaction(contents):
             now = _now()
             for f in files:
                 self.con.execute(
                     "INSERT INTO files (sha256, name, format, status, n_rows, errors, warnings, wave, instrument, "
-                    "archive_path, received_at, office, sheet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "archive_path, received_at, office, sheet) "
+                    "VALUES (?, ?, ?, ?, ?, CAST(? AS JSON), CAST(? AS JSON), ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (sha256) DO UPDATE SET format = excluded.format, status = excluded.status, "
                     "n_rows = excluded.n_rows, errors = excluded.errors, warnings = excluded.warnings, "
                     "archive_path = excluded.archive_path, sheet = excluded.sheet",
@@ -298,39 +395,27 @@ class Store:
                     "INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (delivery) DO NOTHING",
                     [r.delivery, r.sha256, r.office, r.name, r.kind, wave, instrument_key(inst), now],
                 )
-            written = 0
-            if rows is not None and not rows.empty:
-                written = self._replace_rows(rows, inst, wave)
+            written = self._replace_rows(table, rows, wave) if table else 0
             if files or written:
                 self.con.execute(
                     "INSERT INTO wave_state VALUES (?, ?, ?, NULL) ON CONFLICT (instrument, wave) "
                     "DO UPDATE SET changed_at = excluded.changed_at",
                     [instrument_key(inst), wave, now],
                 )
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
         return written
 
-    def _replace_rows(self, frame: pd.DataFrame, inst: Instrument, wave: str) -> int:
-        name = self._ensure_table(inst)
-        columns = [r[0] for r in self.con.execute(f'DESCRIBE "{name}"').fetchall()]
+    def _replace_rows(self, table: str, frame: pd.DataFrame, wave: str) -> int:
         rows = frame.drop_duplicates(_KEY, keep="first").copy()
         rows["wave"] = wave
         if "uploaded_at" not in rows:  # a rewrite (reanalysis) keeps the original upload time
             rows["uploaded_at"] = _now()
-        rows = rows.reindex(columns=columns)
+        rows = rows.reindex(columns=self._columns([table])[table])
         for col in rows.columns:
             if rows[col].dtype == object:
                 rows[col] = rows[col].astype("string")
         shas = sorted(rows["_file_sha256"].unique())
-        self.con.execute(f'DELETE FROM "{name}" WHERE "_file_sha256" IN (SELECT UNNEST(?))', [shas])
-        self.con.register("incoming", rows)
-        try:
-            self.con.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
-        finally:
-            self.con.unregister("incoming")
+        self.con.execute(f'DELETE FROM "{table}" WHERE "_file_sha256" IN (SELECT UNNEST(?))', [shas])
+        self._insert_frame(table, rows)
         return len(rows)
 
     def record_file(
@@ -370,10 +455,12 @@ class Store:
     def files(self, inst: Instrument, wave: str | None = None) -> list[dict]:
         """Received files of this instrument version (and wave), oldest first, as run-summary entries."""
         query = (
-            "SELECT name, sha256, format, status, sheet, n_rows, errors, warnings, office, wave FROM files "
-            "WHERE instrument = ?" + (" AND wave = ?" if wave else "") + " ORDER BY received_at, name"
+            "SELECT name, sha256, format, status, sheet, n_rows, errors, warnings, office, wave, received_at "
+            "FROM files WHERE instrument = ?" + (" AND wave = ?" if wave else "")
         )
         params = [instrument_key(inst), *([wave] if wave else [])]
+        # Sorted here, not in SQL: names compare by code point whatever the server's collation.
+        found = sorted(self.con.execute(query, params).fetchall(), key=lambda r: (r[-1], r[0]))
         return [
             {
                 "path": name,
@@ -387,9 +474,7 @@ class Store:
                 "office": office,
                 "wave": w,
             }
-            for name, sha, fmt, status, sheet, n, errors, warnings, office, w in self.con.execute(
-                query, params
-            ).fetchall()
+            for name, sha, fmt, status, sheet, n, errors, warnings, office, w, _ in found
         ]
 
     def all_files(self) -> list[dict]:
@@ -413,44 +498,34 @@ class Store:
 
     def waves(self, inst: Instrument) -> list[str]:
         """The waves with at least one file of this instrument version, in label order."""
-        return [
-            w
-            for (w,) in self.con.execute(
-                "SELECT DISTINCT wave FROM files WHERE instrument = ? AND wave IS NOT NULL ORDER BY wave",
-                [instrument_key(inst)],
-            ).fetchall()
-        ]
+        found = self.con.execute(
+            "SELECT DISTINCT wave FROM files WHERE instrument = ? AND wave IS NOT NULL", [instrument_key(inst)]
+        ).fetchall()
+        return sorted(w for (w,) in found)
 
     def unreported_waves(self, inst: Instrument) -> list[str]:
         """Waves whose stored rows changed after their last report (e.g. a run stopped before it)."""
         if not self._has_table("wave_state"):
             return []
-        return [
-            w
-            for (w,) in self.con.execute(
-                "SELECT wave FROM wave_state WHERE instrument = ? "
-                "AND (reported_at IS NULL OR reported_at < changed_at) ORDER BY wave",
-                [instrument_key(inst)],
-            ).fetchall()
-        ]
+        found = self.con.execute(
+            "SELECT wave FROM wave_state WHERE instrument = ? AND (reported_at IS NULL OR reported_at < changed_at)",
+            [instrument_key(inst)],
+        ).fetchall()
+        return sorted(w for (w,) in found)
 
     def row_counts(self) -> dict[tuple[str, str], int]:
         """Stored rows per (responses table, file sha256)."""
         out = {}
         for (name,) in self.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'responses_%'"
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_name LIKE 'responses_%'"
         ).fetchall():
             for sha, n in self.con.execute(f'SELECT "_file_sha256", count(*) FROM "{name}" GROUP BY 1').fetchall():
                 out[(name, sha)] = n
         return out
 
     def _has_table(self, name: str) -> bool:
-        return (
-            self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[
-                0
-            ]
-            > 0
-        )
+        return bool(self._columns([name]))
 
     def rows(self, inst: Instrument, wave: str | None = None) -> pd.DataFrame:
         """The stored rows of an instrument version (of one ``wave``, or all), in file and row order."""
@@ -458,5 +533,67 @@ class Store:
         if not self._has_table(name):
             return pd.DataFrame()
         if wave is None:
-            return self.con.execute(f'SELECT * FROM "{name}" ORDER BY "_file_sha256", "_row"').df()
-        return self.con.execute(f'SELECT * FROM "{name}" WHERE wave = ? ORDER BY "_file_sha256", "_row"', [wave]).df()
+            return self._frame(f'SELECT * FROM "{name}" ORDER BY "_file_sha256", "_row"')
+        return self._frame(f'SELECT * FROM "{name}" WHERE wave = ? ORDER BY "_file_sha256", "_row"', [wave])
+
+
+class Store(BaseStore):
+    """The embedded store: a DuckDB file, one writer at a time (DuckDB's model).
+
+    Writers queue on an exclusive ``flock`` of ``<file>.lock``, readers share it, so a run that
+    finds the store busy waits up to ``timeout`` seconds instead of failing.
+    """
+
+    def __init__(self, path: str | Path, read_only: bool = False, timeout: float = LOCK_TIMEOUT_S):
+        self.path = Path(path)
+        private_dir(self.path.parent)
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        self._lock_file = os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600), "a+")
+        self._acquire(fcntl.LOCK_SH if read_only else fcntl.LOCK_EX, timeout)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            if not read_only:
+                self._ensure_schema()
+                for p in (self.path, self.path.with_name(self.path.name + ".wal")):
+                    if p.exists():
+                        os.chmod(p, 0o600)
+        except Exception:
+            self._release()
+            raise
+
+    def _acquire(self, mode: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(self._lock_file, mode | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    self._lock_file.close()
+                    raise StoreBusy(
+                        f"数据库被另一个运行占用超过 {timeout:.0f} 秒 / the store {self.path} was busy "
+                        f"for more than {timeout:.0f} s; try again when the other run has finished"
+                    ) from None
+                time.sleep(0.05)
+
+    def _release(self) -> None:
+        fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+        self._lock_file.close()
+
+    def close(self) -> None:
+        """Close the connection and release the store's lock."""
+        self.con.close()
+        self._release()
+
+    def _lock(self, keys: list[str]) -> None:
+        """Nothing to do: the whole file is held by the writer's flock."""
+
+    def _insert_frame(self, table: str, frame: pd.DataFrame) -> None:
+        self.con.register("incoming", frame)
+        try:
+            self.con.execute(f'INSERT INTO "{table}" SELECT * FROM incoming')
+        finally:
+            self.con.unregister("incoming")
+
+    def _frame(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        return self.con.execute(sql, params).df()
