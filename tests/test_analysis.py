@@ -62,3 +62,26 @@ def test_twelve_units_get_cr2_not_hc3(inst, plan):
     assert tested and all(0 < b["df2"] <= 11 for b in tested)
     # A block with more constraints than 12 units can test (11 control dummies) reports no test, not a wrong one.
     assert all(b["p_change"] != b["p_change"] for b in res["blocks"] if b["df2"] is None)
+
+
+def test_the_plan_declares_the_cfa_estimator(inst, plan):
+    """WLSMV on complete answers (the report's fit is its scaled test); FIML ML, with a note, when most rows are
+    incomplete, because the listwise estimators would drop them."""
+    from jianfu.analysis import psychometrics
+    from jianfu.scoring import score_scales
+
+    wlsmv = plan.model_copy(update={"cfa_estimator": "WLSMV", "invariance": [], "group_comparisons": []})
+    survey = simulate(inst, n=400, seed=61, inject=False, realism=False)
+    items = [i.id for i in inst.items]
+    answers = survey.answers.copy()
+    answers[items] = answers[items].fillna(3.0)
+    psy = psychometrics(answers, score_scales(answers, inst), inst, wlsmv)
+    cfa = psy["cfa"]
+    assert cfa["estimator"] == "WLSMV" and cfa["missing"] == "none" and cfa["n"] == 400
+    assert cfa["headline"]["chi2"] == cfa["fit"]["chi2_scaled"] != cfa["fit"]["chi2"]
+    assert cfa["headline"]["cfi"] == cfa["fit"]["cfi_scaled"]
+
+    realistic = simulate(inst, n=400, seed=62, inject=False)
+    psy = psychometrics(realistic.answers, score_scales(realistic.answers, inst), inst, wlsmv)
+    assert psy["cfa"]["estimator"] == "ML" and psy["cfa"]["missing"] == "fiml"
+    assert "WLSMV" in psy["cfa_estimator_note"]["en"]

@@ -74,6 +74,7 @@ def test_wave_comparison_withholds_the_scale_whose_items_changed_meaning(inst, p
     first, second = _rows(both, slice(0, 700)), _rows(both, slice(700, 1400))
     workflow.run_files([write_survey(first, inst, tmp_path / "may.xlsx")], inst, plan, "2026-05", settings)
     _shift_item(second.answers, inst, second.answers.index == second.answers.index, by=2)
+    second.pii.iloc[:300] = first.pii.iloc[:300].to_numpy()  # 300 cadres answer again, with the same ID
     summary = workflow.run_files([write_survey(second, inst, tmp_path / "nov.xlsx")], inst, plan, "2026-11", settings)
     by_scale = {s["scale"]: s for s in summary.waves["scales"]}
     assert by_scale[SHIFTED_SCALE]["invariance"] not in ("scalar", "partial_scalar")
@@ -81,6 +82,9 @@ def test_wave_comparison_withholds_the_scale_whose_items_changed_meaning(inst, p
     steady = by_scale["accountability_pressure"]
     assert steady["invariance"] in ("scalar", "partial_scalar") and steady["change"]["diff"] is not None
     assert summary.waves["invariance"][SHIFTED_SCALE]["configural"]["df"] > 0
+    # Those who answered both waves are paired, the others independent (partially overlapping samples).
+    changes = [s["change"] for s in summary.waves["scales"] if "change" in s]
+    assert all(c["method"] == "partially_overlapping" and 200 < c["n_linked"] <= 300 for c in changes)
 
     # Invariance across the plan's groups sits in the summary and on the validity sheet.
     inv = summary.to_json()["psychometrics"]["invariance"]
@@ -115,3 +119,36 @@ def test_without_differences_the_ladder_reaches_scalar_in_most_surveys(inst):
         result = invariance_across(keyed, survey.answers["level"], inst)
         reached.append(result["accountability_pressure"]["decision"] == "scalar")
     assert np.mean(reached) >= 0.90, np.mean(reached)
+
+
+def test_a_wave_of_the_earlier_questionnaire_is_compared_only_on_identical_scales(inst, plan, tmp_path):
+    """v1.0 wave in the store, v2.0 wave now: only digital_literacy (every item `same_as: v1.…`) is compared."""
+    from jianfu import paths
+    from jianfu.comparability import carried_scales
+    from jianfu.instrument import load_instrument
+    from jianfu.plan import load_plan
+
+    v1_path = paths.INSTRUMENTS_DIR / "cadre_burden_v1.yaml"
+    v1 = load_instrument(v1_path)
+    assert carried_scales(inst, v1) == ["digital_literacy"]
+    settings = engine.Settings.under(tmp_path / "data", tmp_path / "reports")
+    old = simulate(v1, n=500, seed=44, inject=False)
+    workflow.run_files(
+        [write_survey(old, v1, tmp_path / "v1.xlsx")],
+        v1,
+        load_plan(paths.analysis_plan_for(v1_path), v1),
+        "2025-06",
+        settings,
+    )
+    new = simulate(inst, n=500, seed=45, inject=False)
+    summary = workflow.run_files([write_survey(new, inst, tmp_path / "v2.xlsx")], inst, plan, "2026-06", settings)
+    waves = summary.waves
+    assert waves["waves"] == ["2025-06", "2026-06"] and waves["versions"]["2025-06"]["version"] == "1.0"
+    by_scale = {s["scale"]: s for s in waves["scales"]}
+    dl = by_scale["digital_literacy"]
+    assert dl["waves"]["2025-06"]["n"] > 400 and dl["invariance"] != "not_tested"
+    assert "withheld" in dl or dl["change"]["diff"] is not None
+    for changed in ("accountability_pressure", "burden", "exhaustion"):
+        entry = by_scale[changed]
+        assert entry["waves"]["2025-06"]["mean"] is None and "change" not in entry
+        assert "版之间有改动" in entry["withheld"]["zh"] and "versions 1.0 and 2.0" in entry["withheld"]["en"]

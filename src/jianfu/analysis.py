@@ -25,8 +25,11 @@ from jianfu.stats.mediation import mediation
 from jianfu.stats.missing import little_mcar, missingness_table
 from jianfu.stats.moderated_mediation import moderated_mediation
 from jianfu.stats.multiplicity import adjust
+from jianfu.stats.ordinal import ordinal_alpha
 from jianfu.stats.regression import design_matrix, fit_hierarchical
 from jianfu.stats.reliability import cronbach_alpha, item_analysis, omega_total, response_distribution
+from jianfu.stats.robust_cfa import fit_cfa_mlr
+from jianfu.stats.wlsmv import fit_cfa_wlsmv
 
 __all__ = ["scale_statistics", "run_models", "analysis_frame", "psychometrics", "table"]
 
@@ -87,6 +90,11 @@ def scale_statistics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrum
                 f"完整作答 {n_complete} 份，单因子模型需要多于题目数（{k}）的样本",
                 f"{n_complete} complete rows: the one-factor model needs more than the {k} items",
             )["reason"]
+        if not s.is_composite and k >= 2 and n_complete > 2 * k:
+            try:
+                entry["ordinal_alpha"] = _num(ordinal_alpha(block.dropna()))
+            except (ValueError, np.linalg.LinAlgError):
+                pass  # a constant item or an empty category pair: α on Pearson correlations stands alone
         if reasons:
             entry["reasons"] = reasons
         if block.shape[1] >= 2 and len(block.dropna()) >= 3:
@@ -116,6 +124,47 @@ def analysis_frame(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrumen
     """Scale scores joined with demographics: the data every model is fitted on."""
     demo = accepted[[d.id for d in inst.demographics if d.id in accepted]]
     return pd.concat([scores, demo], axis=1)
+
+
+#: The plan's robust CFA estimators (complete rows only, as lavaan's default for them).
+ROBUST_ESTIMATORS = {"MLR": fit_cfa_mlr, "WLSMV": fit_cfa_wlsmv}
+#: Share of answered rows that must be complete before a listwise estimator is used instead of FIML.
+ROBUST_MIN_COMPLETE = 0.8
+
+
+#: Which of a robust fit's indices a report shows: lavaan's "robust" for MLR, "scaled" for WLSMV (as Mplus).
+_HEADLINE = {"MLR": "robust", "WLSMV": "scaled"}
+
+
+def headline_fit(fit: dict, estimator: str) -> dict:
+    """The fit indices a report shows: as fitted for ML, the scaled χ² and robust/scaled indices otherwise.
+
+    Examples
+    --------
+    >>> headline_fit({"chi2": 10.0, "chi2_scaled": 8.0, "p": 0.1, "p_scaled": 0.2, "df": 4, "cfi": 0.9,
+    ...               "cfi_robust": 0.95, "tli": 0.9, "tli_robust": 0.94, "rmsea": 0.05, "rmsea_robust": 0.04,
+    ...               "srmr": 0.03, "n": 100}, "MLR")["chi2"]
+    8.0
+    """
+    if estimator not in _HEADLINE:
+        return dict(fit)
+    kind = _HEADLINE[estimator]
+    out = dict(fit)
+    out["chi2"], out["p"] = fit.get("chi2_scaled", fit["chi2"]), fit.get("p_scaled", fit["p"])
+    for k in ("cfi", "tli", "rmsea", "rmsea_ci"):
+        out[k] = fit.get(f"{k}_{kind}", fit.get(k))
+    out["kind"] = kind
+    return out
+
+
+def _listwise_note(estimator: str, out: dict) -> dict:
+    share = out["n_complete"] / max(out["n_answered"], 1)
+    return {
+        "zh": f"分析计划指定 {estimator} 估计，但该估计只用完整作答（仅 {share:.0%} 的答卷完整，低于 "
+        f"{ROBUST_MIN_COMPLETE:.0%}），因此改用全信息最大似然（FIML）以保留全部答卷。",
+        "en": f"The plan asks for {estimator}, which uses complete rows only ({share:.0%} complete, below "
+        f"{ROBUST_MIN_COMPLETE:.0%}): the CFA is fitted by full-information ML instead, keeping every row.",
+    }
 
 
 def _measurement_model(keyed: pd.DataFrame, inst: Instrument) -> dict[str, list[str]]:
@@ -187,8 +236,15 @@ def psychometrics(
         }
         out["harman"] = structure.harman_single_factor(R)
         incomplete = out["n_complete"] < len(answered)
+        estimator = plan.cfa_estimator if plan else "ML"
         try:
-            fit = fit_cfa_fiml(items, factors) if incomplete else cfa.fit_cfa(keyed, factors)
+            if estimator != "ML" and out["n_complete"] >= ROBUST_MIN_COMPLETE * len(answered):
+                fit = ROBUST_ESTIMATORS[estimator](keyed, factors)
+            else:
+                if estimator != "ML":
+                    out["cfa_estimator_note"] = _listwise_note(estimator, out)
+                    estimator = "ML"
+                fit = fit_cfa_fiml(items, factors) if incomplete else cfa.fit_cfa(keyed, factors)
         except NotEstimable as exc:
             fit = None
             out["note"] = exc.result()["reason"]
@@ -199,9 +255,13 @@ def psychometrics(
         rv = cfa.reliability_validity(fit["loadings"])
         out["cfa"] = {
             "fit": fit["fit"],
+            "headline": headline_fit(fit["fit"], estimator),
             "n": fit["n"],
             "n_dropped": fit["n_dropped"],
-            "missing": "fiml" if incomplete else "none",
+            "missing": ("listwise" if incomplete else "none")
+            if estimator != "ML"
+            else ("fiml" if incomplete else "none"),
+            "estimator": estimator,
             "converged": fit["converged"],
             "note": fit["note"],
             "loadings": fit["loadings"],

@@ -57,6 +57,30 @@ def _err(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+UnitsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--units",
+        help="the wave's coded units list (.yaml/.xlsx/.csv: code, name, level, aliases) 本轮单位名单",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+def _check_units(units: Path | None):
+    """The units list, read before anything runs (exit 2 with every problem)."""
+    if units is None:
+        return None
+    from jianfu.ingest.units import UnitsError, load_units
+
+    try:
+        return load_units(units)
+    except UnitsError as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from None
+
+
 def _load(instrument: Path):
     try:
         return load_instrument(instrument)
@@ -196,13 +220,16 @@ def validate(
     instrument: InstrumentOpt = paths.DEFAULT_INSTRUMENT,
     sheet: SheetOpt = None,
     strict: StrictOpt = False,
+    units: UnitsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Check files and list every problem; writes nothing and never starts Prefect."""
-    from jianfu.pipeline import validate_files
+    from jianfu.pipeline import Settings, validate_files
 
     inst, _ = _load_with_plan(instrument)
-    result = _clean_json(validate_files(files, inst, sheet=sheet, strict=strict))
+    _check_units(units)
+    settings = Settings(units_file=units)
+    result = _clean_json(validate_files(files, inst, settings=settings, sheet=sheet, strict=strict))
     if json_:
         print(_dump(result))
     else:
@@ -217,11 +244,12 @@ def template(
     output: Annotated[Path, typer.Option("-o", "--output", help="template .xlsx to write")] = Path(
         "jianfu_template.xlsx"
     ),
+    units: UnitsOpt = None,
 ) -> None:
-    """Write the upload template HR offices fill in."""
+    """Write the upload template HR offices fill in (with --units, the unit is picked from the list)."""
     from jianfu.ingest.template import write_template
 
-    print(write_template(_load(instrument), output))
+    print(write_template(_load(instrument), output, units=_check_units(units)))
 
 
 @app.command()

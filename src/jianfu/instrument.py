@@ -263,11 +263,18 @@ class Instrument(_Model):
 
     #: sha256 of the YAML it was loaded from (provenance); see :attr:`source_sha256`.
     _source_sha256: str | None = PrivateAttr(default=None)
+    #: The YAML it was loaded from: earlier versions of it are looked up beside it.
+    _source_path: Path | None = PrivateAttr(default=None)
 
     @property
     def source_sha256(self) -> str | None:
         """sha256 of the YAML the instrument was loaded from; ``None`` for one built in code."""
         return self._source_sha256
+
+    @property
+    def source_path(self) -> Path | None:
+        """The YAML file the instrument was loaded from; ``None`` for one built in code."""
+        return self._source_path
 
     id: str
     version: str
@@ -444,6 +451,7 @@ def load_instrument(path: str | Path) -> Instrument:
         raise InstrumentError(path, [f"cannot read the file: {exc.strerror}"]) from None
     inst = parse_instrument(text, path)
     inst._source_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()  # the file's bytes, as sha256sum shows
+    inst._source_path = path
     return inst
 
 

@@ -6,6 +6,7 @@ first two without Prefect and without writing anything, for instant feedback to 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,12 +17,13 @@ import pandas as pd
 from jianfu import paths
 from jianfu.ingest.parse import IngestResult, ingest_file
 from jianfu.ingest.readers import Limits, sha256_file
+from jianfu.ingest.units import UnitList, load_units
 from jianfu.instrument import ALL_FLAGS, Instrument, load_instrument
 from jianfu.plan import Plan, load_plan
 from jianfu.privacy import load_secret
 from jianfu.quality.flags import flag_quality
 from jianfu.scoring import score_scales
-from jianfu.store.database import FileRecord, Store, archive_file
+from jianfu.store.database import FileRecord, archive_file, open_store, store_exists, store_url_from_env
 from jianfu.summary import FileSummary, RunSummary
 
 # The statistics and report stack (pingouin, statsmodels, semopy, openpyxl charts) is imported
@@ -61,6 +63,18 @@ class Settings:
     processed_dir: Path = paths.DATA_DIR / "processed"
     rejected_dir: Path = paths.DATA_DIR / "rejected"
     limits: Limits = field(default_factory=Limits.from_env)
+    #: A PostgreSQL store shared by workers on several machines (``JIANFU_STORE_URL``); None: the DuckDB file.
+    store_url: str | None = field(default_factory=store_url_from_env)
+    #: The wave's coded units list (:mod:`jianfu.ingest.units`); None: the unit is free text.
+    units_file: Path | None = None
+
+    @property
+    def units(self) -> UnitList | None:
+        """The units list, read once per file version (UnitsError if it cannot be used)."""
+        if self.units_file is None:
+            return None
+        path = Path(self.units_file)
+        return _units_cached(str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0)
 
     @classmethod
     def under(cls, data_dir: str | Path, reports_dir: str | Path | None = None) -> Settings:
@@ -75,6 +89,11 @@ class Settings:
             rejected_dir=data_dir / "rejected",
             reports_dir=Path(reports_dir) if reports_dir else paths.REPORTS_DIR,
         )
+
+
+@functools.lru_cache(maxsize=8)
+def _units_cached(path: str, mtime_ns: int) -> UnitList:
+    return load_units(path)
 
 
 def default_wave(now: datetime | None = None) -> str:
@@ -129,14 +148,20 @@ def ingest_one(
     Archiving comes first: whatever happens to the upload later, its bytes are kept.
     """
     if not archive:
-        return ingest_file(path, inst, limits=settings.limits, sheet=sheet, strict=strict)
+        return ingest_file(path, inst, limits=settings.limits, sheet=sheet, strict=strict, units=settings.units)
     try:
         digest = sha256_file(path)
     except OSError:  # unreadable: ingest_file says why, in the clerk's words
-        return ingest_file(path, inst, limits=settings.limits, sheet=sheet, strict=strict)
+        return ingest_file(path, inst, limits=settings.limits, sheet=sheet, strict=strict, units=settings.units)
     archived = archive_file(path, digest, settings.archive_dir)
     result = ingest_file(
-        path, inst, limits=settings.limits, secret=load_secret(settings.secret_file), sheet=sheet, strict=strict
+        path,
+        inst,
+        limits=settings.limits,
+        secret=load_secret(settings.secret_file),
+        sheet=sheet,
+        strict=strict,
+        units=settings.units,
     )
     result.archive_path = str(archived)
     return result
@@ -175,7 +200,7 @@ def store_rows(
         FileRecord.from_summary(r.summary(), r.archive_path, office=offices.get(r.path)) for r in results if r.sha256
     ]
     rows = frame.drop(columns=[c for c in frame if c.startswith("_flag_")]) if not frame.empty else None
-    with Store(settings.store_path) as store:
+    with open_store(settings) as store:
         return store.commit_batch(inst, wave, files=records, rows=rows)
 
 
@@ -254,13 +279,35 @@ def hypotheses(models: dict, plan: Plan) -> list[dict]:
 
 
 def compare_waves(inst: Instrument, wave: str, settings: Settings) -> dict | None:
-    """The current wave compared with earlier waves of the same instrument version in the store."""
+    """The current wave compared with the earlier waves in the store.
+
+    Waves of earlier versions of the questionnaire (their YAML beside this one, same ``id``) join
+    the comparison with the scales whose items are unchanged (``same_as``), mapped onto this
+    version's item ids; a wave label stored under both versions is taken from this version only.
+    """
+    from jianfu.comparability import carried_scales, earlier_versions, rows_as
     from jianfu.report.profile import wave_comparison
 
-    if not settings.store_path.exists():
+    if not store_exists(settings):
         return None
-    with Store(settings.store_path, read_only=True) as store:
-        return wave_comparison(store.rows(inst), inst, wave)
+    with open_store(settings, read_only=True) as store:
+        stored = store.rows(inst)
+        versions: dict[str, dict] = {}
+        frames = [stored]
+        for old in reversed(earlier_versions(inst)):  # newest first: a wave is taken from its latest version
+            rows = store.rows(old)
+            if rows.empty:
+                continue
+            seen = set().union(*(set(f["wave"]) for f in frames if not f.empty))
+            rows = rows[~rows["wave"].isin(seen)]
+            shared = carried_scales(inst, old)
+            versions |= {w: {"version": old.version, "scales": shared} for w in rows["wave"].dropna().unique()}
+            frames.append(rows_as(inst, old, rows))
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return None
+    stored = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return wave_comparison(stored, inst, wave, versions)
 
 
 def summarise(
@@ -319,7 +366,7 @@ def load_wave(inst: Instrument, wave: str, settings: Settings) -> tuple[pd.DataF
     A response submitted twice in files uploaded days apart is caught as a duplicate only when
     the wave is flagged as a whole, so the stored statuses are updated here (one write).
     """
-    with Store(settings.store_path, read_only=True) as store:
+    with open_store(settings, read_only=True) as store:
         rows = store.rows(inst, wave)
         files = store.files(inst, wave)
     if rows.empty:
@@ -328,7 +375,7 @@ def load_wave(inst: Instrument, wave: str, settings: Settings) -> tuple[pd.DataF
     flags = flag_quality(rows, inst)
     rows["status"] = flags["quarantined"].map({True: "quarantined", False: "accepted"})
     rows["reasons"] = flags["reasons"]
-    with Store(settings.store_path) as store:
+    with open_store(settings) as store:
         store.write_rows(rows, inst, wave)
     for name in ALL_FLAGS:
         rows[f"_flag_{name}"] = flags[name]
@@ -393,7 +440,7 @@ def validate_files(
     settings = settings or Settings()
     out = []
     for f in files:
-        r = ingest_file(f, inst, limits=settings.limits, sheet=sheet, strict=strict)
+        r = ingest_file(f, inst, limits=settings.limits, sheet=sheet, strict=strict, units=settings.units)
         entry = r.summary()
         entry["problems"] = [p.to_dict() for p in r.problems]
         if r.status == "accepted":

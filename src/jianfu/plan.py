@@ -111,6 +111,9 @@ class ModelSpec(_Model):
     #: From this many units on CR1 with t(G − 1); below it CR2 with Satterthwaite df.
     cr1_min_clusters: int = Field(40, ge=2)
     multilevel: bool = False
+    #: ``group_mean``: the multilevel model splits individual-level predictors into within-unit and
+    #: between-unit parts and reports the contextual effect (:func:`jianfu.stats.multilevel.group_mean_split`).
+    centring: Literal["none", "group_mean"] = "none"
     findings: list[Finding] = []
 
     @property
@@ -217,6 +220,10 @@ class Plan(_Model):
     #: Adjustment of exploratory families (group comparisons, the correlation matrix): Holm or
     #: Benjamini–Hochberg. Pre-declared hypothesis tests stay unadjusted (confirmatory).
     multiplicity: Literal["holm", "bh"] = "holm"
+    #: Estimator of the confirmatory factor analysis: ``ML`` (FIML on every row when answers are
+    #: missing), ``MLR`` (robust SEs, Yuan–Bentler scaled χ²) or ``WLSMV`` (items as ordinal:
+    #: DWLS on polychorics, mean-and-variance adjusted χ²). MLR and WLSMV use complete rows.
+    cfa_estimator: Literal["ML", "MLR", "WLSMV"] = "ML"
     #: Labelled datasets written next to every report (``jianfu run --export`` overrides).
     exports: list[Literal["sav", "dta", "parquet", "csv", "docx"]] = ["sav", "docx"]
 

@@ -113,6 +113,8 @@ class ScaleSummary(Part):
     alpha: float | None = None
     alpha_ci: list[float | None] | None = None
     omega: float | None = None
+    #: α on the polychoric correlations (Zumbo et al. 2007): the items as ordinal (first-order scales only).
+    ordinal_alpha: float | None = _absent_when_none()
     n_items: int
     n_complete: int | None = None
     items: dict[str, ItemSummary] = Field(default_factory=dict)

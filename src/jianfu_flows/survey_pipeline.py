@@ -7,6 +7,9 @@ is reported and never stops the others.
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -32,9 +35,12 @@ def survey_pipeline(
     lang: str = "zh",
     exports: list[str] | None = None,
     strict: bool = False,
+    units: str | None = None,
 ) -> dict:
     """Run one wave's files end to end and return the run summary (with the report path)."""
     settings = engine.Settings() if data_dir is None else engine.Settings.under(data_dir)
+    if units:
+        settings = dataclasses.replace(settings, units_file=Path(units))
     steps = PrefectSteps()
     inst, plan = steps.run(workflow.LOAD, instrument)
     summary = workflow.run_files(

@@ -45,3 +45,23 @@ def test_random_intercept_falls_back_with_too_few_units():
     res = random_intercept(y, X, g)
     assert res["status"] == "fallback" and "4 units" in res["note"]["en"]
     assert icc(y, g)["icc"] is not None
+
+
+def test_group_mean_centring_matches_lme4_on_high_school_and_beyond():
+    """Within, between and contextual effects of SES and sex on maths (160 schools) against lme4 REML."""
+    from tests.reference_output import REF, read_keyed
+
+    ref = read_keyed("multilevel_centring_reference.txt")
+    d = pd.read_csv(REF / "multilevel_hsb.csv")
+    res = random_intercept(d["mathach"], d[["ses", "female"]], d["school"].astype(str), centring="group_mean")
+    assert res["status"] == "fitted" and res["centring"] == "group_mean"
+    for var in ("ses", "female"):
+        for part in ("within", "between"):
+            got, want = res["terms"][f"{var} ({part})"], ref["TERM", f"{var}_{part}"]
+            assert got["b"] == pytest.approx(want["b"], abs=1e-4) and got["se"] == pytest.approx(want["se"], rel=2e-3)
+        got, want = res["terms"][f"{var} (contextual)"], ref["CONTEXTUAL", var]
+        assert got["b"] == pytest.approx(want["b"], abs=1e-4) and got["se"] == pytest.approx(want["se"], rel=2e-3)
+    assert res["tau2"] == pytest.approx(ref["VAR", "model"]["tau2"], rel=1e-3)
+    assert res["sigma2"] == pytest.approx(ref["VAR", "model"]["sigma2"], rel=1e-4)
+    # Unit-level effects are tested on the units, not the pupils: df = 160 − 2 − 1.
+    assert res["terms"]["ses (between)"]["df"] == 157 and res["terms"]["ses (within)"]["df"] == 7185 - 160 - 2

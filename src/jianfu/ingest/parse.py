@@ -22,6 +22,7 @@ import pandas as pd
 
 from jianfu.ingest.readers import Limits, RawSheet, read_sheet, sha256_file
 from jianfu.ingest.template import CODEBOOK_SHEET, RESPONSE_SHEET
+from jianfu.ingest.units import UnitList
 from jianfu.instrument import Instrument
 from jianfu.normalize import MISSING_TOKENS, header_key, nfkc, value_key
 from jianfu.privacy import KEY_PRIORITY, keyed_hash, mask_series, mask_value, pii_kind_of_header, pii_kind_of_values
@@ -212,6 +213,30 @@ def _map_column(raw: pd.Series, lookup: dict, missing) -> tuple[pd.Series, dict[
     return raw.map(mapping), bad
 
 
+def _report_unlisted(result, bad: dict, col: pd.Series, rows, header: str, units: UnitList, where: dict) -> None:
+    """One error per unlisted unit spelling, with its rows and the closest names on the list."""
+    for raw_value, shown in bad.items():
+        hit_rows = [int(rows[p]) for p in col[col == raw_value].index]
+        close = units.closest(shown)
+        hint_zh = f"是否为：{'、'.join(close)}？" if close else ""
+        hint_en = f" Did you mean: {', '.join(close)}?" if close else ""
+        more = f" 等 {len(hit_rows)} 行" if len(hit_rows) > 1 else ""
+        result.problems.append(
+            error(
+                "unit.not_listed",
+                f"单位“{shown}”不在本轮单位名单（{Path(units.source).name}）中{more}。{hint_zh}",
+                f"unit '{shown}' is not on this wave's units list ({Path(units.source).name})"
+                f"{f' ({len(hit_rows)} rows)' if len(hit_rows) > 1 else ''}.{hint_en}",
+                "改为名单中的单位名称或编码；若确为新单位，请先把它加入单位名单再重新运行",
+                "change it to a name or code on the list; if it is a new unit, add it to the units list and run again",
+                row=hit_rows[0],
+                column=header,
+                value=shown,
+                **where,
+            )
+        )
+
+
 def _detect_format(sheet: RawSheet, keys: list[str], likert_values: list[pd.Series]) -> str:
     keyset = set(keys)
     if sheet.sheet == RESPONSE_SHEET and CODEBOOK_SHEET in sheet.sheet_names:
@@ -241,7 +266,7 @@ def _letter(index: int) -> str:
     return letters
 
 
-_CELL_CODES = {"value.not_allowed", "value.not_allowed_more", "value.formula"}
+_CELL_CODES = {"value.not_allowed", "value.not_allowed_more", "value.formula", "unit.not_listed"}
 
 
 def _accept_partially(
@@ -289,6 +314,7 @@ def ingest_file(
     secret: bytes | None = None,
     display_name: str | None = None,
     strict: bool | None = None,
+    units: UnitList | None = None,
 ) -> IngestResult:
     """Read, match, map and de-identify one upload.
 
@@ -305,6 +331,9 @@ def ingest_file(
         false) a row with an invalid cell is kept and quarantined as ``invalid`` — its
         ``_invalid_detail`` names the cells — and the file is rejected only when more than
         ``quality.invalid.max_share`` of its rows are invalid.
+    units : UnitList, optional
+        The wave's coded unit list (:mod:`jianfu.ingest.units`): the answers to a demographic with
+        ``options_from: units`` must name a unit on it (by name, code or alias) and become its name.
 
     Returns
     -------
@@ -447,6 +476,7 @@ def ingest_file(
     scale_of = inst.likert_response_scale()
     lookups = {rs: _likert_lookup(inst, rs) for rs in set(scale_of.values())}
     options = {d.id: d.options for d in inst.demographics}
+    listed = {d.id: d.options_from for d in inst.demographics}
     for j, ident in matched.items():
         col = raw.data[j]
         if kind[ident] == "likert":
@@ -465,6 +495,13 @@ def ingest_file(
             mapped, bad = _map_column(col, _option_lookup(options[ident]), None)
             allowed = "、".join(options[ident])
             out[ident] = mapped.to_numpy(dtype=object)
+        elif kind[ident] == "demo" and units is not None and listed.get(ident) == "units":
+            mapped, bad = _map_column(col, units.lookup, None)
+            out[ident] = mapped.to_numpy(dtype=object)
+            _report_unlisted(result, bad, col, rows, raw.header[j], units, where)
+            for pos in col[col.isin(list(bad))].index:
+                invalid_cells.setdefault(int(pos), []).append(f"{raw.header[j]}={mask_value(bad[col.iloc[pos]])}")
+            bad = {}
         else:
             masked, n_masked = mask_series(col)
             out[ident] = masked.to_numpy(dtype=object)

@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from jianfu.ingest.units import UnitList
 from jianfu.instrument import Instrument
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
 RESPONSE_SHEET = "问卷数据"
 INSTRUCTIONS_SHEET = "说明"
 CODEBOOK_SHEET = "编码表"
+UNITS_SHEET = "单位名单"
 _MAX_ROWS = 5000  # rows covered by the drop-down validation
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
@@ -74,20 +76,49 @@ def template_columns(inst: Instrument) -> list[tuple[str, str, list[str] | None]
     return cols
 
 
-def _build(inst: Instrument) -> tuple[Workbook, int]:
+def _units_sheet(wb: Workbook, units: UnitList) -> str:
+    """A 单位名单 sheet (name, code, level) and the range the unit drop-down draws from."""
+    us = wb.create_sheet(UNITS_SHEET)
+    us.append(["单位名称 name", "编码 code", "层级 level"])
+    for cell in us[1]:
+        cell.font = Font(bold=True)
+        cell.fill = _HEADER_FILL
+    for u in units.units:
+        us.append([u.name, u.code, u.level or ""])
+    for letter, width in zip("ABC", (30, 12, 16), strict=True):
+        us.column_dimensions[letter].width = width
+    us.freeze_panes = "A2"
+    # Excel caps an inline list at 255 characters: a range on the sheet has no such limit.
+    return f"'{UNITS_SHEET}'!$A$2:$A${len(units.units) + 1}"
+
+
+def _build(inst: Instrument, units: UnitList | None = None) -> tuple[Workbook, int]:
     wb = Workbook()
     ws = wb.active
     ws.title = RESPONSE_SHEET
     cols = template_columns(inst)
     ws.append([h for h, _, _ in cols])
-    for j, (_, _, allowed) in enumerate(cols, start=1):
+    from_units = {d.id for d in inst.demographics if d.options_from == "units"}
+    unit_range = _units_sheet(wb, units) if units is not None and from_units else None
+    for j, (_, ident, allowed) in enumerate(cols, start=1):
         cell = ws.cell(row=1, column=j)
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         letter = get_column_letter(j)
         ws.column_dimensions[letter].width = 14 if allowed else 24
-        if allowed:
+        if unit_range and ident in from_units:
+            dv = DataValidation(
+                type="list",
+                formula1=unit_range,
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle="不在单位名单中 Not on the units list",
+                error="请从下拉列表中选择单位（见“单位名单”表）。Pick the unit from the list (see the 单位名单 sheet).",
+            )
+            dv.add(f"{letter}2:{letter}{_MAX_ROWS + 1}")
+            ws.add_data_validation(dv)
+        elif allowed:
             dv = DataValidation(
                 type="list",
                 formula1='"' + ",".join(allowed) + '"',
@@ -108,7 +139,7 @@ def _build(inst: Instrument) -> tuple[Workbook, int]:
         "",
         "填写说明：",
         "1. 每位受访者填写“问卷数据”表中的一行；请勿修改第一行的题目，也不要插入或删除列。",
-        "2. 有下拉框的单元格请从下拉列表中选择；单位名称、意见建议可自由填写。",
+        "2. 有下拉框的单元格请从下拉列表中选择（单位从“单位名单”中选择，如有该表）；意见建议可自由填写。",
         "3. 未作答的题目请留空，不要填“无”或“0”。",
         "4. 请勿填写姓名、身份证号、手机号等个人信息；系统会自动删除此类内容。",
         "5. 各题的取值与编码见“编码表”；“不适用”“不了解”是有效答案，单独记录，不计入得分。",
@@ -170,11 +201,11 @@ def _build(inst: Instrument) -> tuple[Workbook, int]:
     return wb, len(cols)
 
 
-def write_template(inst: Instrument, path: str | Path) -> Path:
-    """Write an empty upload template for ``inst``."""
+def write_template(inst: Instrument, path: str | Path, units: UnitList | None = None) -> Path:
+    """Write an empty upload template for ``inst``; with ``units``, the unit is picked from that list."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb, _ = _build(inst)
+    wb, _ = _build(inst, units)
     wb.save(path)
     return path
 

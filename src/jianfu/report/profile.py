@@ -18,6 +18,7 @@ from scipy import stats
 from jianfu.comparability import DECISION_TEXT, comparable, invariance_across
 from jianfu.instrument import Instrument
 from jianfu.scoring import keyed_items, score_scales
+from jianfu.stats.partial_overlap import overlap_t
 
 __all__ = ["MIN_UNIT_N", "sample_profile", "unit_comparison", "open_answers", "wave_comparison"]
 
@@ -105,14 +106,24 @@ def _mean_ci(x: pd.Series, level: float = 0.95) -> tuple[float | None, float | N
     return _num(m), _num(m - h), _num(m + h)
 
 
-def wave_comparison(stored: pd.DataFrame, inst: Instrument, current: str) -> dict | None:
+def wave_comparison(
+    stored: pd.DataFrame, inst: Instrument, current: str, versions: dict[str, dict] | None = None
+) -> dict | None:
     """Scale means with 95% CIs per wave of accepted stored rows, and the change since the previous wave.
 
     Waves are ordered by their labels (``2026-05`` before ``2026-11``); ``current`` is compared
-    with the wave just before it. A change (Welch's CI of the difference) is given only for a
+    with the wave just before it. A change (its CI by the partially overlapping t-test: cadres who
+    answered both waves, linked by the keyed hash of their ID, are paired, the others independent;
+    Welch's test when no one is linked) is given only for a
     scale with at least partial scalar invariance across the two waves (multi-group CFA,
     :mod:`jianfu.comparability`); otherwise ``withheld`` says why in zh and en. None with fewer
     than two waves.
+
+    ``versions`` names the waves collected with an earlier version of the questionnaire:
+    ``{wave: {"version": "1.0", "scales": [scale ids whose items are all unchanged]}}``, their rows
+    already mapped onto ``inst`` (:func:`jianfu.comparability.rows_as`). Such a wave shows means,
+    and enters a comparison, only for those scales; for the others the change is withheld because
+    the items differ between the versions.
     """
     if stored.empty or "wave" not in stored:
         return None
@@ -120,20 +131,46 @@ def wave_comparison(stored: pd.DataFrame, inst: Instrument, current: str) -> dic
     waves = sorted(rows["wave"].dropna().unique())
     if len(waves) < 2 or current not in waves:
         return None
+    versions = versions or {}
     scores = score_scales(rows, inst)
     by_wave = {w: scores[rows["wave"].to_numpy() == w] for w in waves}
+    link = rows["_respondent_key"] if "_respondent_key" in rows else pd.Series(None, index=rows.index, dtype=object)
+    keys = {w: link[rows["wave"].to_numpy() == w] for w in waves}
     previous = waves[waves.index(current) - 1] if waves.index(current) > 0 else None
+    # A scale enters the comparison only where both waves asked exactly its items.
+    asked = {w: set(versions[w]["scales"]) if w in versions else {s.id for s in inst.scales} for w in waves}
+    shared = asked[current] & asked[previous] if previous else set()
     invariance: dict = {}
     if previous:
         pair = rows["wave"].isin([previous, current]).to_numpy()
-        invariance = invariance_across(keyed_items(rows[pair], inst), rows.loc[pair, "wave"], inst)
+        keyed = keyed_items(rows[pair], inst)
+        unshared = [i.id for s in inst.first_order_scales if s.id not in shared for i in s.items]
+        invariance = invariance_across(keyed.drop(columns=unshared), rows.loc[pair, "wave"], inst)
     table = []
     for s in inst.scales:
         entry = {"scale": s.id, "waves": {}}
         for w in waves:
+            if s.id not in asked[w]:
+                entry["waves"][w] = {
+                    "n": 0,
+                    "mean": None,
+                    "ci_low": None,
+                    "ci_high": None,
+                    "version": versions[w]["version"],
+                }
+                continue
             m, lo, hi = _mean_ci(by_wave[w][s.id])
             entry["waves"][w] = {"n": int(by_wave[w][s.id].notna().sum()), "mean": m, "ci_low": lo, "ci_high": hi}
-        if previous:
+        if previous and s.id not in shared:
+            other = versions.get(previous, versions.get(current, {})).get("version", "?")
+            entry["invariance"] = "not_tested"
+            entry["withheld"] = {
+                "zh": f"未比较均值：该量表的题目在问卷 {other} 版与 {inst.version} 版之间有改动"
+                "（仅比较题目完全相同的量表）。",
+                "en": f"Means not compared: the scale's items differ between questionnaire versions {other} and "
+                f"{inst.version} (only scales whose items are identical are compared).",
+            }
+        elif previous:
             a, b = by_wave[current][s.id].dropna(), by_wave[previous][s.id].dropna()
             decision = invariance.get(s.id, {}).get("decision", "not_tested")
             entry["invariance"] = decision
@@ -145,16 +182,17 @@ def wave_comparison(stored: pd.DataFrame, inst: Instrument, current: str) -> dic
                     "may reflect a change in what the items measure).",
                 }
             elif len(a) > 1 and len(b) > 1:
-                va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-                df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-                diff, h = a.mean() - b.mean(), stats.t.ppf(0.975, df) * np.sqrt(va + vb)
-                p = 2 * stats.t.sf(abs(diff) / np.sqrt(va + vb), df)
+                # Respondents linked by their keyed hash are paired; the rest count as independent.
+                res = overlap_t(a, b, keys[current].reindex(a.index), keys[previous].reindex(b.index))
                 entry["change"] = {
                     "from": previous,
-                    "diff": _num(diff),
-                    "ci_low": _num(diff - h),
-                    "ci_high": _num(diff + h),
-                    "p": _num(p),
+                    "diff": _num(res.diff),
+                    "ci_low": _num(res.ci_low),
+                    "ci_high": _num(res.ci_high),
+                    "p": _num(res.p),
+                    "df": _num(res.df),
+                    "method": res.method,
+                    "n_linked": res.n_linked,
                 }
         table.append(entry)
     return {
@@ -162,6 +200,8 @@ def wave_comparison(stored: pd.DataFrame, inst: Instrument, current: str) -> dic
         "current": current,
         "previous": previous,
         "scales": table,
+        # Waves asked with an earlier questionnaire version: which version, and which scales are shared.
+        "versions": {w: dict(v) for w, v in versions.items() if w in waves},
         # The ladder per scale across the two waves compared: the reason a change is or is not shown.
         "invariance": invariance,
     }

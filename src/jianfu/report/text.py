@@ -146,9 +146,20 @@ class Words:
         return se_type or ""
 
 
+#: The parts of a group-mean-centred predictor (:func:`jianfu.stats.multilevel.group_mean_split`).
+_CENTRED_PARTS = (
+    ("within", "单位内", "within units"),
+    ("between", "单位间", "between units"),
+    ("contextual", "情境效应", "contextual"),
+)
+
+
 def term_label(term: str, inst: Instrument, w: Words | None = None) -> str:
     """Label of a model term: scale name, ``单位层级：街道`` for a dummy, ``×`` for interactions."""
     w = w or Words()
+    for part, zh, en in _CENTRED_PARTS:
+        if term.endswith(f" ({part})"):
+            return term_label(term[: -len(part) - 3], inst, w) + w.pick(f"（{zh}）", f" ({en})")
     names = {s.id: w.text(s.name) for s in inst.scales}
     names.update({d.id: w.text(d.label) if d.label else d.id for d in inst.demographics})
     if ":" in term:

@@ -250,6 +250,7 @@ def _validity_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Wor
                 ci[0],
                 ci[1],
                 _ok(st.alpha, ">=", 0.7),
+                getattr(st, "ordinal_alpha", None),
                 st.omega,
                 r.get("cr"),
                 _ok(r.get("cr"), *cut["cr"]),
@@ -260,10 +261,24 @@ def _validity_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Wor
     top = table(
         ws,
         top,
-        [w("scale"), w("code"), w("items"), "α", "α 95% CI ↓", "α 95% CI ↑", "", "ω", "CR", "", "AVE", ""],
+        [
+            w("scale"),
+            w("code"),
+            w("items"),
+            "α",
+            "α 95% CI ↓",
+            "α 95% CI ↑",
+            "",
+            w.pick("有序 α", "ordinal α"),
+            "ω",
+            "CR",
+            "",
+            "AVE",
+            "",
+        ],
         rows,
-        formats={3: STAT, 4: STAT, 5: STAT, 7: STAT, 8: STAT, 10: STAT},
-        widths=[24, 26, 8, 9, 11, 11, 4, 9, 9, 4, 9, 4],
+        formats={3: STAT, 4: STAT, 5: STAT, 7: STAT, 8: STAT, 9: STAT, 11: STAT},
+        widths=[24, 26, 8, 9, 11, 11, 4, 9, 9, 9, 4, 9, 4],
         freeze=True,
     )
     top = _missing_note(ws, top, psy, w)
@@ -274,18 +289,32 @@ def _validity_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Wor
         )
         page(ws)
         return
-    fit = cfa["fit"]
+    fit = cfa.get("headline") or cfa["fit"]
     fiml = cfa.get("missing") == "fiml"
+    estimator = cfa.get("estimator", "ML")
+    how_zh, how_en = {
+        "MLR": (
+            "稳健最大似然 MLR（Yuan–Bentler 校正 χ²，稳健 CFI/TLI/RMSEA），完整作答",
+            "robust ML (MLR: Yuan–Bentler scaled χ², robust CFI/TLI/RMSEA), complete cases",
+        ),
+        "WLSMV": (
+            "WLSMV（题目按有序分类处理：多分格相关上的对角加权最小二乘，均值方差校正 χ²），完整作答",
+            "WLSMV (items as ordinal: DWLS on polychoric correlations, mean-and-variance adjusted χ²), complete cases",
+        ),
+    }.get(
+        estimator,
+        ("全信息最大似然 FIML，全部有效答卷", "full-information ML, all rows")
+        if fiml
+        else ("ML，完整作答", "ML, complete cases"),
+    )
     top = note(
         ws,
         top,
-        w.pick(
-            f"验证性因子分析（{'全信息最大似然 FIML，全部有效答卷' if fiml else 'ML，完整作答'} n = {fit['n']}）",
-            f"Confirmatory factor analysis ({'full-information ML, all rows' if fiml else 'ML, complete cases'}"
-            f" n = {fit['n']})",
-        ),
+        w.pick(f"验证性因子分析（{how_zh} n = {fit['n']}）", f"Confirmatory factor analysis ({how_en} n = {fit['n']})"),
         bold=True,
     )
+    if psy.get("cfa_estimator_note"):
+        top = note(ws, top, w.text(psy["cfa_estimator_note"]))
     ci = fit.get("rmsea_ci") or [None, None]
     rows = [
         ["χ²", fit["chi2"], ""],
@@ -631,6 +660,20 @@ def _regression_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: W
                     ),
                     bold=True,
                 )
+                if ml.get("centring") == "group_mean":
+                    top = note(
+                        ws,
+                        top,
+                        w.pick(
+                            "组均值中心化：个体层面的预测变量拆分为单位内部分（与本单位均值之差）和单位间部分"
+                            "（本单位均值）；情境效应 = 单位间 − 单位内（Enders & Tofighi 2007）。"
+                            "t 检验自由度按组间–组内规则：单位层面的效应以单位数计算。",
+                            "Group-mean centring: each individual-level predictor is split into its within-unit part "
+                            "(deviation from the unit mean) and its between-unit part (the unit mean); contextual = "
+                            "between − within (Enders & Tofighi 2007). t tests on between–within df: unit-level "
+                            "effects count units, not respondents.",
+                        ),
+                    )
                 rows = [
                     [term_label(t, inst, w), t, v["b"], v["se"], v["p"], stars(v["p"]), v["ci_low"], v["ci_high"]]
                     for t, v in ml["terms"].items()
@@ -1093,17 +1136,23 @@ def _waves_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words)
         ws,
         w("waves"),
         w.pick(
-            f"本轮 {waves['current']} 与此前各轮（同一问卷版本）的量表均值与 95% 置信区间；"
-            "变化为本轮减上一轮（Welch）。",
-            f"Wave {waves['current']} against earlier waves of this instrument version: means "
-            "with 95% CIs; change = this wave minus the previous one (Welch).",
+            f"本轮 {waves['current']} 与此前各轮的量表均值与 95% 置信区间；变化为本轮减上一轮："
+            "两轮都作答的干部（按身份证号等的加密散列匹配）配对比较，其余按独立样本（部分重叠样本 t 检验，"
+            "Derrick 等 2017；无人匹配时即 Welch 检验）。",
+            f"Wave {waves['current']} against earlier waves: means with 95% CIs; change = this wave minus the "
+            "previous one, pairing cadres who answered both waves (matched by a keyed hash of their ID) and "
+            "treating the rest as independent (partially overlapping samples t-test, Derrick et al. 2017; "
+            "Welch's test when no one is matched).",
         ),
     )
     names = {s.id: w.text(s.name) for s in inst.scales}
+    older = waves.get("versions") or {}
     headers = [w("scale")]
     for wave in waves["waves"]:
-        headers += [f"{wave} n", f"{wave} {w('mean')}", f"{wave} CI ↓", f"{wave} CI ↑"]
+        label = f"{wave} (v{older[wave]['version']})" if wave in older else wave
+        headers += [f"{label} n", f"{label} {w('mean')}", f"{label} CI ↓", f"{label} CI ↑"]
     headers += [w.pick("变化", "Change"), "CI ↓", "CI ↑", "p", w("sig"), w.pick("测量不变性", "Invariance")]
+    headers += [w.pick("匹配人数", "Matched")]
     rows, withheld = [], []
     for s in waves["scales"]:
         name = names.get(s["scale"], s["scale"])
@@ -1115,6 +1164,7 @@ def _waves_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words)
         decision = s.get("invariance")
         row += [ch.get("diff"), ch.get("ci_low"), ch.get("ci_high"), ch.get("p"), stars(ch.get("p"))]
         row.append(w.pick(*DECISION_TEXT[decision]) if decision in DECISION_TEXT else "")
+        row.append(ch.get("n_linked"))
         rows.append(row)
         if s.get("withheld"):
             withheld.append(f"{name}：{s['withheld']['zh']}" if w.lang == "zh" else f"{name}: {s['withheld']['en']}")
@@ -1131,6 +1181,17 @@ def _waves_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words)
             "waves (multi-group CFA, Chen 2007 rule).",
         ),
     )
+    for wave, v in older.items():
+        top = note(
+            ws,
+            top,
+            w.pick(
+                f"{wave} 轮使用问卷 {v['version']} 版：只显示和比较题目与本版完全相同的量表"
+                f"（{'、'.join(names.get(x, x) for x in v['scales']) or '无'}）。",
+                f"Wave {wave} used questionnaire version {v['version']}: only scales whose items are identical to "
+                f"this version are shown and compared ({', '.join(names.get(x, x) for x in v['scales']) or 'none'}).",
+            ),
+        )
     for line in withheld:
         top = note(ws, top, line)
     page(ws)
@@ -1144,8 +1205,8 @@ def _methods_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Word
             "复合量表（如有）为其各维度得分的均值。",
             "数据质量：作答过快、直线作答、注意力题未通过、作答不完整、重复提交的答卷被隔离，"
             "保留在数据库中但不参与任何统计。",
-            "信度：Cronbach α（Feldt 95% 置信区间）；McDonald ω_total（单因子 ML 模型）；"
-            "题目分析为校正题总相关与删除该题后的 α。",
+            "信度：Cronbach α（Feldt 95% 置信区间）；有序 α（多分格相关矩阵上的 α，题目按有序分类处理，"
+            "Zumbo 等 2007）；McDonald ω_total（单因子 ML 模型）；题目分析为校正题总相关与删除该题后的 α。",
             "结构：KMO 与 Bartlett 球形检验；Horn 平行分析（95 百分位）决定探索性因子数；"
             "探索性因子分析为 minres 提取、oblimin 斜交旋转。",
             "验证性因子分析：最大似然估计；有缺失答案时用全信息最大似然（FIML，Enders, 2010），"
@@ -1168,7 +1229,11 @@ def _methods_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Word
             "40 个及以上用 CR1（自由度 G − 1）；ΔR² 的检验为聚类稳健 Wald 检验（CR2 时为 HTZ 检验，"
             "Pustejovsky & Tipton, 2018；CR1 时为 F(q, G − 1)）；只有 1 个单位时用 HC3。β 为标准化系数，"
             "虚拟变量不报告 β。",
-            "多层模型：按单位的随机截距模型（REML）与 ICC；估计落在边界或不收敛时回退到聚类稳健 OLS，并注明原因。",
+            "多层模型：按单位的随机截距模型（REML）与 ICC；估计落在边界或不收敛时回退到聚类稳健 OLS，并注明原因。"
+            "分析计划要求组均值中心化时，个体层面的预测变量拆分为单位内与单位间效应并给出情境效应（Enders & Tofighi, "
+            "2007）；系数用 t 检验，自由度按组间–组内规则（单位层面效应以单位数计）。",
+            "波次对比：两轮都作答的干部（按身份证号等的加密散列匹配）配对比较，其余按独立样本，即部分重叠样本 t 检验"
+            "（Derrick 等, 2017）；不同问卷版本之间只比较题目完全相同（same_as）的量表。",
             "调节：交互项由中心化变量相乘；简单斜率取调节变量均值 ±1 SD；"
             "Johnson–Neyman 区间给出效应显著的调节变量取值范围。",
             "中介：路径为 OLS 估计；间接效应 a·b 的置信区间为 5000 次百分位 Bootstrap（固定随机种子，可重复），"
@@ -1188,8 +1253,8 @@ def _methods_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Word
             "least 75% answered; a composite scale (if any) is the mean of its dimensions.",
             "Data quality: speeders, straight-liners, failed attention checks, incomplete responses and duplicates "
             "are quarantined: kept in the store, left out of every statistic.",
-            "Reliability: Cronbach's α (Feldt 95% CI); McDonald's ω_total (one-factor ML); item-rest correlations and "
-            "α if an item is deleted.",
+            "Reliability: Cronbach's α (Feldt 95% CI); ordinal α (α on the polychoric correlations, Zumbo et al. "
+            "2007); McDonald's ω_total (one-factor ML); item-rest correlations and α if an item is deleted.",
             "Structure: KMO and Bartlett's test; Horn's parallel analysis (95th percentile) for the number of EFA "
             "factors; EFA with minres extraction and oblimin rotation.",
             "CFA: maximum likelihood; with missing answers full-information ML (FIML; Enders, 2010) on every "
@@ -1215,7 +1280,12 @@ def _methods_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Word
             "Pustejovsky & Tipton, 2018; F(q, G − 1) with CR1); HC3 with a single unit. β standardised, not reported "
             "for dummies.",
             "Multilevel: random intercept by unit (REML) with the ICC; on a boundary estimate or non-convergence the "
-            "cluster-robust OLS stands, with the reason stated.",
+            "cluster-robust OLS stands, with the reason stated. With group-mean centring in the plan, individual-level "
+            "predictors are split into within- and between-unit effects plus the contextual effect (Enders & Tofighi, "
+            "2007); t tests on between–within df (unit-level effects count units).",
+            "Wave comparison: cadres who answered both waves (matched by a keyed hash of their ID) are paired, the "
+            "rest independent: the partially overlapping samples t-test (Derrick et al., 2017); across questionnaire "
+            "versions only scales whose items are identical (same_as) are compared.",
             "Moderation: centred products; simple slopes at the moderator's mean ± 1 SD; the Johnson–Neyman interval.",
             "Mediation: OLS paths; a percentile bootstrap CI of a·b with 5,000 seeded resamples of whole units "
             "(cluster bootstrap), since respondents of one unit are not independent.",

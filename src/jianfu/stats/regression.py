@@ -286,5 +286,7 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
         "probes": probes,
     }
     if spec.multilevel and spec.cluster:
-        out["multilevel"] = random_intercept(y, X_full, sample[spec.cluster])
+        out["multilevel"] = random_intercept(
+            y, X_full, sample[spec.cluster], centring=getattr(spec, "centring", "none")
+        )
     return out
