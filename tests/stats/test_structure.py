@@ -1,7 +1,10 @@
 """Factor structure (:mod:`jianfu.stats.structure`) against psych 2.2.9 and simulated truth.
 
 Reference values come from ``tests/reference/hs1939_reference.R``; its printed output is kept
-beside it in ``hs1939_reference.txt`` (section names are quoted in each test). The data are
+beside it in ``hs1939_reference.txt`` (section names are quoted in each test). Parallel analysis of both
+kinds is checked against ``psych::fa.parallel`` in ``tests/reference/reliability_fixes_reference.R`` (output in
+``reliability_fixes_reference.txt``), on Holzinger & Swineford and on ``psych::bfi``'s 25 items (complete rows of
+``tests/reference/ordinal_data.csv``, the same ``bfi[, 1:25]``). The data are
 Holzinger & Swineford (1939), N = 301, as shipped by semopy (the same table as lavaan's
 ``HolzingerSwineford1939``), from the ``hs`` fixture in ``tests/stats/conftest.py``.
 """
@@ -11,10 +14,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from reference_output import REF, read_keyed
 
 from jianfu.stats import structure
 
 ITEMS = [f"x{i}" for i in range(1, 10)]
+REFERENCE = read_keyed("reliability_fixes_reference.txt")
+
+
+@pytest.fixture(scope="module")
+def bfi25() -> pd.DataFrame:
+    return pd.read_csv(REF / "ordinal_data.csv").dropna()
 
 
 def test_kmo_bartlett_and_harman_match_psych(hs):
@@ -50,8 +60,9 @@ def test_harman_flags_a_dominant_method_factor():
     assert structure.harman_single_factor(items)["flagged"]
 
 
+@pytest.mark.parametrize("kind", ["fa", "pc"])
 @pytest.mark.parametrize("n_factors", [1, 3, 5])
-def test_parallel_analysis_recovers_the_simulated_number_of_factors(n_factors):
+def test_parallel_analysis_recovers_the_simulated_number_of_factors(n_factors, kind):
     """Simulated truth: ``n_factors`` uncorrelated factors, four indicators each, loadings .7."""
     rng = np.random.default_rng(100 + n_factors)
     n = 800
@@ -61,23 +72,50 @@ def test_parallel_analysis_recovers_the_simulated_number_of_factors(n_factors):
         for f in range(n_factors)
         for k in range(4)
     }
-    pa = structure.parallel_analysis(pd.DataFrame(cols))
-    assert pa["n_factors"] == n_factors
+    pa = structure.parallel_analysis(pd.DataFrame(cols), kind=kind)
+    assert pa["n_factors"] == n_factors and pa["kind"] == kind
     assert len(pa["observed"]) == len(pa["random"]) == 4 * n_factors
 
 
-def test_parallel_analysis_random_eigenvalues_match_direct_simulation():
-    """The Wishart shortcut gives the same reference eigenvalues as correlating random data."""
+@pytest.mark.parametrize("kind", ["fa", "pc"])
+def test_parallel_analysis_random_eigenvalues_match_direct_simulation(kind):
+    """The Wishart shortcut gives the same reference eigenvalues as correlating random data (SMC-reduced for fa)."""
     n, p = 150, 6
     items = pd.DataFrame(np.random.default_rng(0).standard_normal((n, p)))
-    fast = structure.parallel_analysis(items, n_iter=2000, seed=1)["random"]
+    fast = structure.parallel_analysis(items, n_iter=2000, seed=1, kind=kind)["random"]
     rng = np.random.default_rng(2)
-    direct = np.quantile(
-        [np.linalg.eigvalsh(np.corrcoef(rng.standard_normal((n, p)), rowvar=False))[::-1] for _ in range(2000)],
-        0.95,
-        axis=0,
-    )
-    assert fast == pytest.approx(direct, abs=0.03)
+    direct = []
+    for _ in range(2000):
+        r = np.corrcoef(rng.standard_normal((n, p)), rowvar=False)
+        if kind == "fa":
+            np.fill_diagonal(r, 1 - 1 / np.diag(np.linalg.inv(r)))
+        direct.append(np.linalg.eigvalsh(r)[::-1])
+    assert fast == pytest.approx(np.quantile(direct, 0.95, axis=0), abs=0.03)
+
+
+@pytest.mark.parametrize("data", ["hs1939", "bfi25"])
+def test_parallel_analysis_eigenvalues_and_counts_match_psych_fa_parallel(data, hs, bfi25):
+    # "fa_values <data>", "pc_values <data>", "nfact <data>": fa.parallel(fa = "fa", SMC = TRUE) and fa = "pc"
+    items = hs[ITEMS] if data == "hs1939" else bfi25
+    fa = structure.parallel_analysis(items)
+    pc = structure.parallel_analysis(items, kind="pc")
+    assert fa["n"] == pc["n"] == REFERENCE["nfact", data]["n"]
+    assert fa["observed"] == pytest.approx(list(REFERENCE["fa_values", data].values()), abs=1e-8)
+    assert pc["observed"] == pytest.approx(list(REFERENCE["pc_values", data].values()), abs=1e-8)
+    assert fa["n_factors"] == REFERENCE["nfact", data]["smc"]
+    assert pc["n_factors"] == REFERENCE["nfact", data]["pc"]
+    assert (fa["kind"], pc["kind"]) == ("fa", "pc")
+    assert "SMC" in fa["kind_label"]["en"] and "SMC" in fa["kind_label"]["zh"]
+
+
+def test_parallel_analysis_defaults_to_the_factor_kind_and_rejects_others(hs):
+    from jianfu.stats.structure import correlation
+
+    pa = structure.parallel_analysis(correlation(hs[ITEMS]), seed=7)  # the call of jianfu.analysis
+    assert pa["kind"] == "fa" and pa["n_factors"] == 3
+    assert min(pa["observed"]) < 0  # reduced-matrix eigenvalues, not components
+    with pytest.raises(ValueError, match="kind"):
+        structure.parallel_analysis(hs[ITEMS], kind="ml")
 
 
 def test_efa_recovers_simple_structure(hs):
