@@ -22,12 +22,13 @@ from jianfu.stats.descriptives import compare_groups, correlation_table, describ
 from jianfu.stats.estimable import NotEstimable, not_estimable
 from jianfu.stats.fiml import fit_cfa_fiml
 from jianfu.stats.mediation import mediation
+from jianfu.stats.method_bias import method_bias_checks, second_order_checks
 from jianfu.stats.missing import little_mcar, missingness_table
 from jianfu.stats.moderated_mediation import moderated_mediation
 from jianfu.stats.multiplicity import adjust
 from jianfu.stats.ordinal import ordinal_alpha
 from jianfu.stats.regression import design_matrix, fit_hierarchical
-from jianfu.stats.reliability import cronbach_alpha, item_analysis, omega_total, response_distribution
+from jianfu.stats.reliability import cronbach_alpha, item_analysis, omega, response_distribution
 from jianfu.stats.robust_cfa import fit_cfa_mlr
 from jianfu.stats.wlsmv import fit_cfa_wlsmv
 
@@ -75,10 +76,18 @@ def scale_statistics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrum
             "sd": _num(col.std(ddof=1)),
             "alpha": _num(alpha),
             "alpha_ci": [_num(ci[0]), _num(ci[1])],
-            "omega": _num(omega_total(block)) if n_complete > k else None,
+            "omega": None,
             "n_items": k,
             "n_complete": n_complete,
         }
+        if n_complete > k:
+            om = omega(block).to_dict()
+            entry["omega"] = _num(om["omega"]) if om.get("omega") is not None else None
+            entry["omega_ci"] = [_num(v) if v is not None else None for v in (om.get("ci") or [None, None])]
+            entry["omega_kind"] = om.get("kind")
+            if om.get("warnings"):
+                # e.g. a negative loading: a mis-keyed item that abs() would have hidden
+                entry["omega_warnings"] = om["warnings"]
         reasons = {}
         if entry["alpha"] is None:
             reasons["alpha"] = not_estimable(
@@ -235,6 +244,10 @@ def psychometrics(
             "communalities": {k: _num(v) for k, v in e["communalities"].items()},
         }
         out["harman"] = structure.harman_single_factor(R)
+        # Beyond Harman: a method factor on every item (ULMC), one on the reverse-keyed items, the
+        # marker-variable adjustment, and the second-order factor behind each composite.
+        out["method_bias"] = method_bias_checks(keyed, inst, scores=scores)
+        out["second_order"] = second_order_checks(keyed, inst)
         incomplete = out["n_complete"] < len(answered)
         estimator = plan.cfa_estimator if plan else "ML"
         try:

@@ -113,6 +113,10 @@ class ScaleSummary(Part):
     alpha: float | None = None
     alpha_ci: list[float | None] | None = None
     omega: float | None = None
+    #: Percentile bootstrap CI of ω, which ω it is, and warnings such as a negative loading.
+    omega_ci: list[float | None] | None = _absent_when_none()
+    omega_kind: str | None = _absent_when_none()
+    omega_warnings: list[dict] | None = _absent_when_none()
     #: α on the polychoric correlations (Zumbo et al. 2007): the items as ordinal (first-order scales only).
     ordinal_alpha: float | None = _absent_when_none()
     n_items: int

@@ -236,5 +236,22 @@ def findings(summary: RunSummary, inst: Instrument, lang: str = "zh") -> list[st
                 "(weak evidence either way; Podsakoff et al., 2003).",
             )
         )
+    ulmc = (summary.psychometrics.get("method_bias") or {}).get("ulmc") or {}
+    if ulmc.get("verdict") in ("flagged", "not_flagged"):
+        d, share = ulmc["delta"]["cfi"], ulmc.get("method_share") or 0.0
+        out.append(
+            w.pick(
+                f"加入一个负荷于全部条目的方法因子（ULMC）后 ΔCFI = {d:+.3f}，"
+                f"方法因子平均解释 {share * 100:.1f}% 的条目方差："
+                + ("提示存在共同方法变异，变量间相关可能因此偏高。" if ulmc["flagged"] else "未见明显的共同方法变异。"),
+                f"A method factor on every item (ULMC) changes CFI by {d:+.3f} and explains {share * 100:.1f}% of the "
+                "items' variance on average: "
+                + (
+                    "common-method variance is likely and may inflate the correlations."
+                    if ulmc["flagged"]
+                    else "no marked common-method variance."
+                ),
+            )
+        )
     out.append(w("cross_sectional"))
     return out

@@ -212,6 +212,70 @@ def _quality_sheet(ws: Worksheet, summary: RunSummary, w: Words) -> None:
     page(ws, 13)
 
 
+def _method_bias_table(ws: Worksheet, top: int, psy: dict, w: Words) -> int:
+    """Common-method variance beyond Harman (ULMC, reverse-keyed method factor, marker) and second-order factors."""
+    mb, so = psy.get("method_bias") or {}, psy.get("second_order") or {}
+    checks = [
+        (key, mb[key], label)
+        for key, label in (
+            ("ulmc", w.pick("全部条目的方法因子（ULMC）", "method factor on all items (ULMC)")),
+            ("reverse_method", w.pick("反向题方法因子", "method factor on reverse-keyed items")),
+        )
+        if isinstance(mb.get(key), dict) and mb[key].get("delta")
+    ]
+    if not checks and not so and not mb.get("marker"):
+        return top
+    top = note(ws, top, w.pick("共同方法偏差与二阶因子", "Common-method variance and second-order factors"), bold=True)
+    if checks:
+        rows = []
+        for _, r, label in checks:
+            t, m, d = r["trait"], r["method"], r["delta"]
+            verdict = {"flagged": ("✗ 提示方法变异", "✗ method variance"), "not_flagged": ("✓", "✓")}.get(
+                r.get("verdict"), ("不作判断", "no verdict")
+            )
+            rows.append(
+                [
+                    label,
+                    t["cfi"],
+                    m["cfi"],
+                    d["cfi"],
+                    d["chi2"],
+                    d["df"],
+                    d["p"],
+                    r.get("method_share"),
+                    w.pick(*verdict),
+                ]
+            )
+        top = table(
+            ws,
+            top,
+            [
+                w.pick("检验", "Check"),
+                "CFI",
+                w.pick("加方法因子 CFI", "CFI with method"),
+                "ΔCFI",
+                "Δχ²",
+                "Δdf",
+                "p",
+                w.pick("方法方差占比", "method share"),
+                w.pick("判断", "verdict"),
+            ],
+            rows,
+            formats={1: STAT, 2: STAT, 3: STAT, 4: STAT, 6: P, 7: STAT},
+        )
+        for _, r, _ in checks:
+            top = note(ws, top, w.text(r["note"]))
+        if isinstance(mb.get("rule"), dict):
+            top = note(ws, top, w.text(mb["rule"]))
+    marker = mb.get("marker")
+    if isinstance(marker, dict) and marker.get("note"):
+        top = note(ws, top, w.text(marker["note"]))
+    for r in so.values():
+        if isinstance(r, dict) and r.get("note"):
+            top = note(ws, top, w.text(r["note"]))
+    return top + 1
+
+
 def _validity_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words) -> None:
     psy = summary.psychometrics
     cfa = psy.get("cfa", {})
@@ -252,6 +316,7 @@ def _validity_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Wor
                 _ok(st.alpha, ">=", 0.7),
                 getattr(st, "ordinal_alpha", None),
                 st.omega,
+                *(getattr(st, "omega_ci", None) or [None, None]),
                 r.get("cr"),
                 _ok(r.get("cr"), *cut["cr"]),
                 r.get("ave"),
@@ -271,18 +336,34 @@ def _validity_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Wor
             "",
             w.pick("有序 α", "ordinal α"),
             "ω",
+            "ω 95% CI ↓",
+            "ω 95% CI ↑",
             "CR",
             "",
             "AVE",
             "",
         ],
         rows,
-        formats={3: STAT, 4: STAT, 5: STAT, 7: STAT, 8: STAT, 9: STAT, 11: STAT},
-        widths=[24, 26, 8, 9, 11, 11, 4, 9, 9, 9, 4, 9, 4],
+        formats={3: STAT, 4: STAT, 5: STAT, 7: STAT, 8: STAT, 9: STAT, 10: STAT, 11: STAT, 13: STAT},
+        widths=[24, 26, 8, 9, 11, 11, 4, 9, 9, 11, 11, 9, 4, 9, 4],
         freeze=True,
     )
+    top = note(
+        ws,
+        top,
+        w.pick(
+            "ω 为 McDonald ω_total（单因子模型、标准化题目、带符号的载荷），95% CI 为百分位 Bootstrap；"
+            "有序 α 为多分格相关矩阵上的 α（Zumbo 等, 2007）。",
+            "ω is McDonald's ω_total (one factor, standardised items, signed loadings) with a percentile bootstrap "
+            "95% CI; ordinal α is α on the polychoric correlations (Zumbo et al., 2007).",
+        ),
+    )
+    for s in inst.scales:
+        for warn in getattr(summary.scales.get(s.id), "omega_warnings", None) or []:
+            top = note(ws, top, f"{w.text(s.name)}{w.pick('：', ': ')}{w.text(warn)}")
     top = _missing_note(ws, top, psy, w)
     top = _invariance_tables(ws, top, psy, inst, w)
+    top = _method_bias_table(ws, top, psy, w)
     if not cfa:
         note(
             ws, top, w.text(psy.get("note")) or w.pick("样本不足，未做因子分析。", "Too few rows for factor analysis.")
@@ -1067,6 +1148,7 @@ def _units_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words)
                 c.get("p_adj"),
                 stars(c.get("p_adj")),
                 c["effect_size"],
+                _ci_text(c.get("eta2_ci")),
                 "; ".join(f"{g['group']}: {g['mean']:.2f} (n={g['n']})" for g in c["groups"]),
             ]
             for c in comps
@@ -1087,14 +1169,38 @@ def _units_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words)
                 else w.pick("校正 p（BH）", "Adjusted p (BH)"),
                 w("sig"),
                 w.pick("效应量", "Effect size"),
+                w.pick("η² 95% CI", "η² 95% CI"),
                 w.pick("各组均值", "Group means"),
             ],
             rows,
             formats={3: STAT, 4: "0.0", 5: "0.0", 6: P, 7: P, 9: STAT},
         )
+        top += len(rows) + 2
+        posthoc = [
+            f"{names.get(c['outcome'], c['outcome'])} × {demo.get(c['by'], c['by'])}{w.pick('：', ': ')}"
+            + w.pick("；", "; ").join(
+                f"{r['group1']} − {r['group2']} = {r['diff']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}], "
+                f"p = {r['p']:.3f}"
+                for r in c["posthoc"]
+            )
+            for c in comps
+            if c.get("posthoc") and c.get("p_adj") is not None and c["p_adj"] < 0.05
+        ]
+        if posthoc:
+            top = note(
+                ws,
+                top,
+                w.pick(
+                    "事后比较（Games–Howell，Welch 方差分析显著时；差值为前组减后组，95% CI）：",
+                    "Post hoc comparisons (Games–Howell, where Welch's ANOVA is significant; difference = first minus "
+                    "second group, 95% CI):",
+                ),
+            )
+            for line in posthoc:
+                top = note(ws, top, line)
         top = note(
             ws,
-            top + len(rows) + 2,
+            top,
             w.pick(
                 "组间比较为探索性分析：p 值按全部组间比较作为一个族进行多重比较校正，显著性星号依据校正后的 p。",
                 "Group comparisons are exploratory: p-values are adjusted over all comparisons as one family; "
@@ -1102,6 +1208,10 @@ def _units_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Words)
             ),
         )
     page(ws)
+
+
+def _ci_text(ci) -> str:
+    return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci and None not in ci else ""
 
 
 def _holm(comps: list[dict]) -> bool:
@@ -1213,7 +1323,9 @@ def _methods_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Word
             "保留全部有效答卷，探索性分析基于 EM 相关矩阵；χ² = N·F_ML，RMSEA 使用 N（与 lavaan 相同）；"
             "CR 与 AVE 由标准化载荷计算；区分效度用 Fornell–Larcker 与 HTMT2。",
             "共同方法偏差：Harman 单因子检验（第一个未旋转主成分的方差占比，> 50% 提示风险，Podsakoff et al., 2003）。"
-            "该检验只是弱证据、最低要求。",
+            "该检验只是弱证据、最低要求。另做：负荷于全部条目的不可测潜在方法因子（ULMC，Podsakoff et al., 2003；"
+            "ΔCFI > 0.010 或方法方差占比 > 25% 提示方法变异）、反向题方法因子、以印象管理量表为标记变量的相关校正"
+            "（Lindell & Whitney, 2001）；复合量表另以二阶因子模型检验（目标系数，Marsh & Hocevar, 1985）。",
             "测量不变性：每个量表按计划中的分组（默认层级、是否领导）与相邻两轮之间做多组验证性因子分析，"
             "依次检验形态、度量（载荷等值）、标量（截距等值）不变性，按 Chen (2007) 的拟合变化规则判定；"
             "标量不成立时依分数检验逐个释放截距（每个因子至多三分之一的题目）。"
@@ -1262,7 +1374,11 @@ def _methods_sheet(ws: Worksheet, summary: RunSummary, inst: Instrument, w: Word
             "lavaan); CR and AVE from "
             "standardised loadings; discriminant validity by Fornell–Larcker and HTMT2.",
             "Common-method variance: Harman's single-factor test (share of the first unrotated component; > 50% flags "
-            "a risk; Podsakoff et al., 2003). The test is weak evidence, a minimum check only.",
+            "a risk; Podsakoff et al., 2003). The test is weak evidence, a minimum check only. Also: an unmeasured "
+            "latent method factor on every item (ULMC; ΔCFI > .010 or a method share > 25% flags method variance), a "
+            "method factor on the reverse-keyed items, the marker-variable adjustment with the impression-management "
+            "scale (Lindell & Whitney, 2001); composites as second-order factors (target coefficient, Marsh & Hocevar, "
+            "1985).",
             "Measurement invariance: each scale by multi-group CFA across the plan's groups (default level, leader) "
             "and "
             "across consecutive waves — configural, metric (equal loadings), scalar (equal intercepts) — judged by "
