@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "jianfu needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -25,10 +25,16 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	bash .ci/system-deps.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+# make bench: 1k, 20k and 100k respondents. make bench BIG=1 [BIG_N=1000000]: one wave of BIG_N in 10 files.
+BIG_N ?= 1000000
+$(VENV)/.bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,dask,bench]"
+	@touch $@
+
+bench: $(VENV)/.bench
+	$(BIN)/python benchmarks/run.py $(if $(BIG),--big $(BIG_N))
 
 clean:
 	rm -rf $(VENV) data/store data/archive data/inbox reports/*.xlsx

@@ -3,7 +3,8 @@
 ``jianfu`` (the console script) is this module's :data:`app`: the engine's commands
 (``validate``, ``template``, ``synth``, ``docs``, ``doctor``) need no Prefect and start at once;
 ``run``, ``inbox``, ``reanalyse``, ``serve``, ``deploy`` and ``demo`` are here because they run the
-flows of :mod:`jianfu_flows`.
+flows of :mod:`jianfu_flows`; ``server`` manages the local Prefect server they reuse
+(:mod:`jianfu_flows.server`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from jianfu.cli import (
     Lang,
     SheetOpt,
     StrictOpt,
+    UnitsOpt,
+    _check_units,
     _clean_json,
     _dump,
     _err,
@@ -41,9 +44,15 @@ __all__ = ["app", "main"]
 
 def _call_flow(module: str, name: str, **params):
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from .server import prefect_api
+
     # Anything the flow machinery prints goes to stderr: stdout is reserved for --json.
-    with contextlib.redirect_stdout(sys.stderr), _progress():
+    # `jianfu server start`'s server when it answers: ≈ 1 s of Prefect instead of a temporary server's 8–22 s.
+    with contextlib.redirect_stdout(sys.stderr), prefect_api() as api, _progress():
         import importlib
+
+        if api is None:
+            _err("Prefect: 启动临时服务器 starting a temporary server (`jianfu server start` keeps one running)")
 
         flow = getattr(importlib.import_module(module), name)
         address = os.environ.get("JIANFU_DASK_ADDRESS")
@@ -90,6 +99,7 @@ def _run_flow(
     lang: str = "zh",
     strict: bool = False,
     exports: list[str] | None = None,
+    units: Path | None = None,
 ) -> dict:
     return _call_flow(
         "jianfu_flows.survey_pipeline",
@@ -103,6 +113,7 @@ def _run_flow(
         lang=lang,
         strict=strict,
         exports=exports,
+        units=str(units) if units else None,
     )
 
 
@@ -116,14 +127,18 @@ def run(
     lang: Annotated[Lang, typer.Option(help="report language: zh (default) or en")] = Lang.zh,
     strict: StrictOpt = False,
     export: ExportOpt = None,
+    units: UnitsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Ingest, clean, store, score, model and report (through the Prefect flow)."""
     _load_with_plan(instrument)
+    _check_units(units)
     exports = _export_formats(export)
     try:
         summary = _clean_json(
-            _run_flow(files, instrument, wave, out, sheet=sheet, lang=lang.value, strict=strict, exports=exports)
+            _run_flow(
+                files, instrument, wave, out, sheet=sheet, lang=lang.value, strict=strict, exports=exports, units=units
+            )
         )
     except (InstrumentError, PlanError) as exc:
         _err(str(exc))
@@ -276,6 +291,60 @@ def demo(n: Annotated[int, typer.Option("--n", min=50)] = 800) -> None:
     summary = _run_flow([sample], paths.DEFAULT_INSTRUMENT, "demo", None)
     _print_human(summary)
     print(summary["report"])
+
+
+server_app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="本地 Prefect 服务器 the local Prefect server that `jianfu run` reuses (state and log under data/prefect/).",
+)
+app.add_typer(server_app, name="server")
+
+
+def _server_line(url: str) -> str:
+    from .server import state
+
+    recorded = state()
+    where = f" (pid {recorded.pid}, log {recorded.log})" if recorded else ""
+    return f"运行中 running: {url}{where}"
+
+
+@server_app.command("start")
+def server_start(
+    port: Annotated[int, typer.Option(help="API and UI port")] = 4200,
+    host: Annotated[str, typer.Option(help="listen address (127.0.0.1: this machine only)")] = "127.0.0.1",
+    json_: JsonOpt = False,
+) -> None:
+    """Start a Prefect server in the background and wait until its API answers."""
+    from .server import ServerError, start
+
+    try:
+        started = start(port=port, host=host)
+    except ServerError as exc:
+        _err(str(exc))
+        raise typer.Exit(1) from None
+    print(_dump({"status": "running", "url": started.url, "pid": started.pid}) if json_ else _server_line(started.url))
+
+
+@server_app.command("status")
+def server_status(json_: JsonOpt = False) -> None:
+    """Say whether the server is running, with its API URL (exit 1 when stopped)."""
+    from .server import running
+
+    url = running()
+    if json_:
+        print(_dump({"status": "running" if url else "stopped", "url": url}))
+    else:
+        print(_server_line(url) if url else "已停止 stopped")
+    raise typer.Exit(0 if url else 1)
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the server started by `jianfu server start`."""
+    from .server import stop
+
+    print("已停止 stopped" if stop() else "未在运行 was not running")
 
 
 register_portal(app)  # jianfu portal, jianfu office (src/jianfu_portal/cli.py)
