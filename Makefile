@@ -25,7 +25,7 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	bash .ci/system-deps.sh
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=20
 
 # make bench: 1k, 20k and 100k respondents. make bench BIG=1 [BIG_N=1000000]: one wave of BIG_N in 10 files.
 BIG_N ?= 1000000

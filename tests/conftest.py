@@ -8,6 +8,12 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two workers: each gets its own Prefect home (SQLite database, profiles), so
+    # temporary servers started by tests in different workers never share a database file.
+    import tempfile
+
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix=f"jianfu-prefect-{os.environ['PYTEST_XDIST_WORKER']}-")
 
 from jianfu import paths  # noqa: E402
 from jianfu.instrument import load_instrument  # noqa: E402

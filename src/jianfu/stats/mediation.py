@@ -57,19 +57,36 @@ def _solve(G: np.ndarray, rows: list[int], target: int) -> np.ndarray:
     """
     A = G[:, rows][:, :, rows]
     rhs = G[:, rows, target]
-    ok = np.linalg.matrix_rank(A) == len(rows)
+    # A column that is all zero in a resample shows as a zero on the diagonal of Z′WZ. The others are
+    # solved together; only if one of them is singular after all is the rank checked one by one
+    # (an SVD per resample would cost more than the whole bootstrap).
+    ok = (np.diagonal(A, axis1=1, axis2=2) > 0).all(axis=1)
     out = np.full(rhs.shape, np.nan)
     if ok.any():
-        out[ok] = np.linalg.solve(A[ok], rhs[ok][..., None])[..., 0]
+        try:
+            out[ok] = np.linalg.solve(A[ok], rhs[ok][..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            ok &= np.linalg.matrix_rank(A) == len(rows)
+            if ok.any():
+                out[ok] = np.linalg.solve(A[ok], rhs[ok][..., None])[..., 0]
     # A resample of whole units can miss a category of a unit-level covariate (a level no drawn unit
     # has): its dummy column is all zero. As R's lm does, that coefficient is dropped (aliased) and
     # the others are the OLS without it; the paths of interest stay identified.
-    for k in np.flatnonzero(~ok):
-        keep = np.flatnonzero(np.diag(A[k]) > 0)
-        sub = A[k][np.ix_(keep, keep)]
-        if len(keep) and np.linalg.matrix_rank(sub) == len(keep):
-            out[k, keep] = np.linalg.solve(sub, rhs[k, keep])
-            out[k, np.setdiff1d(np.arange(len(rows)), keep)] = 0.0
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        # Resamples that miss the same columns are solved as one batch.
+        patterns, group = np.unique(np.diagonal(A[bad], axis1=1, axis2=2) > 0, axis=0, return_inverse=True)
+        for g, pattern in enumerate(patterns):
+            ks, keep = bad[group.ravel() == g], np.flatnonzero(pattern)
+            if not keep.size:
+                continue
+            sub = A[ks][:, keep][:, :, keep]
+            fine = np.linalg.matrix_rank(sub) == len(keep)
+            if not fine.any():
+                continue
+            ks, sub = ks[fine], sub[fine]
+            out[np.ix_(ks, keep)] = np.linalg.solve(sub, rhs[np.ix_(ks, keep)][..., None])[..., 0]
+            out[np.ix_(ks, np.flatnonzero(~pattern))] = 0.0
     return out
 
 
