@@ -50,7 +50,7 @@ def _binaries() -> Path:
     if not found:
         pytest.fail(
             "PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin/initdb): "
-            "run `bash .ci/system-deps.sh` as root, or `sudo apt-get install postgresql`"
+            "run `bash .ci/system-deps.sh` as root (the one place system packages are installed from)"
         )
     return Path(found[-1]).parent
 

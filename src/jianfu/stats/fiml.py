@@ -878,10 +878,7 @@ def fit_cfa_fiml(data: pd.DataFrame, factors: dict[str, list[str]], gtol: float 
                 "std_z": float(std[a] / std_se[a]) if std_se[a] > 0 else None,
             }
         )
-    corr = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
-    off = [(g, h) for g, h in model.phi_pairs if g != h]
-    for i, (g, h) in enumerate(off):
-        corr.iloc[g, h] = corr.iloc[h, g] = float(std[p + i])
+    corr = factor_correlation_frame(names, model.phi_pairs, std[p:])
 
     lhs, op, rhs = [], [], []
     for a in model.load_items:
@@ -915,3 +912,12 @@ def fit_cfa_fiml(data: pd.DataFrame, factors: dict[str, list[str]], gtol: float 
         "converged": converged,
         "note": note,
     }
+
+
+def factor_correlation_frame(names: list[str], phi_pairs, values: np.ndarray) -> pd.DataFrame:
+    """The factor correlation matrix from the off-diagonal (g, h) pairs and their standardised values, in order."""
+    corr = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    off = [(g, h) for g, h in phi_pairs if g != h]
+    for i, (g, h) in enumerate(off):
+        corr.iloc[g, h] = corr.iloc[h, g] = float(values[i])
+    return corr

@@ -58,7 +58,16 @@ from threadpoolctl import threadpool_limits
 
 from jianfu.stats.cfa import _srmr, rmsea_ci
 from jianfu.stats.estimable import NotEstimable, require
-from jianfu.stats.fiml import _delta_se, _hessian, _Model, _moment_state, _newton, _standardised, _start_values
+from jianfu.stats.fiml import (
+    _delta_se,
+    _hessian,
+    _Model,
+    _moment_state,
+    _newton,
+    _standardised,
+    _start_values,
+    factor_correlation_frame,
+)
 
 __all__ = ["fit_cfa_mlr"]
 
@@ -286,10 +295,7 @@ def fit_cfa_mlr(data: pd.DataFrame, factors: dict[str, list[str]], gtol: float =
         std,
         std_se,
     )
-    corr = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
-    off = [(g, h) for g, h in model.phi_pairs if g != h]
-    for i, (g, h) in enumerate(off):
-        corr.iloc[g, h] = corr.iloc[h, g] = float(std[p + i])
+    corr = factor_correlation_frame(names, model.phi_pairs, std[p:])
 
     lhs, op, rhs = [], [], []
     for a in model.load_items:

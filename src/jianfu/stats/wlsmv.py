@@ -64,6 +64,7 @@ from scipy import linalg, special, stats
 from threadpoolctl import threadpool_limits
 
 from jianfu.stats.estimable import NotEstimable, require
+from jianfu.stats.fiml import factor_correlation_frame
 from jianfu.stats.ordinal import _BIG, _bvn_cdf, _bvn_pdf, _cell_probs, polychoric
 from jianfu.stats.robust_cfa import _cfi, _ci, _complete_items, _loading_rows, _rmsea, _tli
 
@@ -438,10 +439,7 @@ def fit_cfa_wlsmv(data: pd.DataFrame, factors: dict[str, list[str]], tol: float 
         std,
         std_se,
     )
-    corr = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
-    off = [(g, h) for g, h in model.phi_pairs if g != h]
-    for i, (g, h) in enumerate(off):
-        corr.iloc[g, h] = corr.iloc[h, g] = float(std[p + i])
+    corr = factor_correlation_frame(names, model.phi_pairs, std[p:])
     lhs = [names[model.item_factor[a]] for a in model.load_items] + [names[h] for g, h in model.phi_pairs]
     rhs = [items[a] for a in model.load_items] + [names[g] for g, h in model.phi_pairs]
     parameters = pd.DataFrame(
