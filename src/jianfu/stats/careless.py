@@ -287,6 +287,52 @@ def irv(frame: pd.DataFrame, items: Sequence[str] | None = None, *, split: int |
     return pd.DataFrame({"irv": out, **parts}, index=frame.index)
 
 
+#: Rows missing at most this many answers get D² from the inverse of the full S (below).
+_SCHUR_MAX_MISSING = 24
+
+
+def _d2_available(dev: np.ndarray, answered: np.ndarray, cov: np.ndarray, well_conditioned: bool) -> np.ndarray:
+    """D² of each row over its answered items, d_Oᵀ S_OO⁻¹ d_O, without a solve per pattern.
+
+    Scattered non-response gives nearly every row its own pattern (15,000 patterns in 20,000 rows),
+    so a solve per pattern costs seconds. With P = S⁻¹ and M the row's missing items,
+    S_OO⁻¹ = P_OO − P_OM P_MM⁻¹ P_MO, hence with y = P d̃ (d̃: the deviations, 0 where missing)
+
+        D² = d̃ᵀ y − y_Mᵀ P_MM⁻¹ y_M,
+
+    one product for all rows plus an m × m solve per row missing m answers, batched by m. Rows
+    missing many answers, and every row when S is ill-conditioned, are solved by pattern instead.
+    """
+    d0 = np.where(answered, dev, 0.0)
+    out = np.full(len(dev), np.nan)
+    n_missing = (~answered).sum(axis=1)
+    by_pattern = np.ones(len(dev), dtype=bool)
+    if well_conditioned:
+        P = np.linalg.inv(cov)
+        y = d0 @ P
+        quad = np.einsum("ij,ij->i", d0, y)
+        for m in np.unique(n_missing[n_missing <= _SCHUR_MAX_MISSING]):
+            rows = np.flatnonzero(n_missing == m)
+            by_pattern[rows] = False
+            if m == 0:
+                out[rows] = quad[rows]
+                continue
+            for chunk in np.array_split(rows, max(1, len(rows) * m * m // 2_000_000 + 1)):
+                idx = np.nonzero(~answered[chunk])[1].reshape(len(chunk), m)  # row-major: each row's columns
+                y_m = np.take_along_axis(y[chunk], idx, axis=1)
+                p_mm = P[idx[:, :, None], idx[:, None, :]]
+                out[chunk] = quad[chunk] - np.einsum("ij,ij->i", y_m, np.linalg.solve(p_mm, y_m[:, :, None])[:, :, 0])
+    rest = np.flatnonzero(by_pattern)
+    if rest.size:
+        patterns, which = np.unique(answered[rest], axis=0, return_inverse=True)
+        which = which.ravel()
+        for p, seen in enumerate(patterns):
+            rows = rest[which == p]
+            d = dev[np.ix_(rows, seen)]
+            out[rows] = np.einsum("ij,ij->i", d, np.linalg.solve(cov[np.ix_(seen, seen)], d.T).T)
+    return out
+
+
 def mahalanobis(
     frame: pd.DataFrame,
     items: Sequence[str] | None = None,
@@ -322,8 +368,8 @@ def mahalanobis(
     Notes
     -----
     D²ᵢ = (xᵢ − x̄)ᵀ S⁻¹ (xᵢ − x̄), x̄ the item means over available answers, S the pairwise-complete
-    covariance (n − 1), p = P(χ²_df > D²ᵢ). Rows are grouped by their pattern of missing answers, so one
-    solve serves every row with the same pattern (one in complete data).
+    covariance (n − 1), p = P(χ²_df > D²ᵢ). With missing answers the sub-matrix inverse comes from S⁻¹ by
+    the Schur complement (:func:`_d2_available`), one small solve per row instead of one per pattern.
 
     Examples
     --------
@@ -375,15 +421,8 @@ def mahalanobis(
         d2[some] = np.einsum("ij,ij->i", d0[some], np.linalg.solve(cov, d0[some].T).T)
         df[some] = k
     else:
-        patterns, which = np.unique(answered, axis=0, return_inverse=True)
-        which = which.ravel()
-        for p, seen in enumerate(patterns):
-            if not seen.any():
-                continue
-            rows = which == p
-            d = dev[np.ix_(rows, seen)]
-            d2[rows] = np.einsum("ij,ij->i", d, np.linalg.solve(cov[np.ix_(seen, seen)], d.T).T)
-            df[rows] = seen.sum()
+        d2[some] = _d2_available(dev[some], answered[some], cov, well_conditioned=eig[0] > 1e-8 * eig[-1])
+        df[some] = answered[some].sum(axis=1)
     p = np.full(n, np.nan)
     p[some] = stats.chi2.sf(d2[some], df[some])
     out = pd.DataFrame({"d2": d2, "df": df, "p": p, "flag": np.nan_to_num(p, nan=1.0) < alpha}, index=frame.index)

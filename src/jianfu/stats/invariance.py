@@ -163,7 +163,9 @@ def partial_scalar_search(
         if not best.p < alpha:
             break
         freed.append(best["item"])
-        partial = current = fit_mgcfa(scalar.moments, factors, equal=scalar.equal, free_intercepts=tuple(freed))
+        partial = current = fit_mgcfa(
+            scalar.moments, factors, equal=scalar.equal, free_intercepts=tuple(freed), start=current
+        )
         holds = compare_steps(partial, metric, "scalar", rule)["holds"]
         steps.append(
             {
@@ -287,8 +289,9 @@ def invariance_ladder(
                 "in a group, say), so invariance cannot be tested",
             },
         }
-    metric = fit_mgcfa(mom, factors, equal=("loadings",))
-    scalar = fit_mgcfa(mom, factors, equal=("loadings", "intercepts"))
+    # Each step starts from the one before it: the same optimum, reached in a few scoring steps.
+    metric = fit_mgcfa(mom, factors, equal=("loadings",), start=configural)
+    scalar = fit_mgcfa(mom, factors, equal=("loadings", "intercepts"), start=metric)
     c_metric = compare_steps(metric, configural, "metric", rule)
     c_scalar = compare_steps(scalar, metric, "scalar", rule)
     out = {
@@ -318,7 +321,11 @@ def invariance_ladder(
         if accepted is None:
             return {**out, "decision": "metric"}
     strict = fit_mgcfa(
-        mom, factors, equal=("loadings", "intercepts", "residuals"), free_intercepts=accepted.free_intercepts
+        mom,
+        factors,
+        equal=("loadings", "intercepts", "residuals"),
+        free_intercepts=accepted.free_intercepts,
+        start=accepted,
     )
     return {
         **out,

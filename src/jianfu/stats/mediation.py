@@ -37,8 +37,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.regression.linear_model import OLS
 
 from jianfu.stats.estimable import require, require_full_rank
 
@@ -228,12 +228,12 @@ def mediation(
         f"{n} complete rows; the mediation model needs at least {k + 3}",
     )
     require_full_rank(X_b.to_numpy(), "中介模型", "mediation model")
-    fit_b = sm.OLS(frame[outcome], X_b).fit()
-    fit_c = sm.OLS(frame[outcome], X_a).fit()
+    fit_b = OLS(frame[outcome], X_b).fit()
+    fit_c = OLS(frame[outcome], X_a).fit()
     paths = {"direct": _path(fit_b, x), "total": _path(fit_c, x)}
     point = {}
     for m in mediators:
-        fit_a = sm.OLS(frame[m], X_a).fit()
+        fit_a = OLS(frame[m], X_a).fit()
         paths[f"a[{m}]"] = _path(fit_a, x)
         paths[f"b[{m}]"] = _path(fit_b, m)
         point[m] = float(fit_a.params[x] * fit_b.params[m])

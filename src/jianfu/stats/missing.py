@@ -199,23 +199,31 @@ def _predictors(frame: pd.DataFrame) -> pd.DataFrame:
     return X
 
 
-def _norm_draw(X: np.ndarray, y: np.ndarray, rng: np.random.Generator, ridge: float = 1e-5):
-    """β̂ and a posterior draw β* of a normal linear model (mice's ``.norm.draw``)."""
-    xtx = X.T @ X
+def _norm_draw(gram: np.ndarray, j: int, n: int, rng: np.random.Generator, ridge: float = 1e-5):
+    """β̂ and a posterior draw β* of a normal linear model (mice's ``.norm.draw``) from a Gram matrix.
+
+    ``gram`` is Z′Z over the rows where column ``j`` (the outcome) is observed, ``n`` their number;
+    the predictors are every other column of Z. Working from Z′Z keeps a sweep at O(N·k) instead
+    of copying and multiplying the N × k predictor matrix for every variable.
+    """
+    others = np.delete(np.arange(len(gram)), j)
+    xtx_raw = gram[np.ix_(others, others)]
+    xty = gram[others, j]
+    xtx = xtx_raw.copy()
     xtx[np.diag_indices_from(xtx)] += ridge * np.diag(xtx)
     V = np.linalg.inv(xtx)
     V = (V + V.T) / 2
-    beta = V @ (X.T @ y)
-    resid = y - X @ beta
-    df = max(len(y) - X.shape[1], 1)
-    sigma_star = np.sqrt(resid @ resid / rng.chisquare(df))
-    beta_star = beta + np.linalg.cholesky(V) @ rng.standard_normal(X.shape[1]) * sigma_star
-    return beta, beta_star
+    beta = V @ xty
+    rss = max(gram[j, j] - 2 * beta @ xty + beta @ xtx_raw @ beta, 0.0)
+    df = max(n - len(others), 1)
+    sigma_star = np.sqrt(rss / rng.chisquare(df))
+    beta_star = beta + np.linalg.cholesky(V) @ rng.standard_normal(len(others)) * sigma_star
+    return others, beta, beta_star
 
 
 def _pmm(yhat_obs: np.ndarray, yhat_mis: np.ndarray, y_obs: np.ndarray, donors: int, rng) -> np.ndarray:
     """For each missing value, the observed value of one of the ``donors`` closest predictions, at random."""
-    order = np.argsort(yhat_obs, kind="stable")
+    order = np.argsort(yhat_obs)  # ties in any fixed order: the donor among them is drawn at random anyway
     sorted_hat = yhat_obs[order]
     n_obs = len(order)
     d = min(donors, n_obs)
@@ -297,20 +305,30 @@ def impute_chained(
         )
     rng = np.random.default_rng(seed)
     values = X_all.to_numpy(dtype=float)
-    col = {c: i for i, c in enumerate(X_all.columns)}
+    col = {c: i + 1 for i, c in enumerate(X_all.columns)}  # column 0 of Z is the intercept
     masks = {c: miss[c].to_numpy() for c in incomplete}
     out = []
     for _ in range(m):
-        current = values.copy()
+        Z = np.column_stack([np.ones(len(values)), values])
         for c in incomplete:
             j, u = col[c], masks[c]
-            current[u, j] = rng.choice(values[~u, j], size=int(u.sum()))
+            Z[u, j] = rng.choice(values[~u, j - 1], size=int(u.sum()))
         for _ in range(max_iter if incomplete else 0):
+            ztz = Z.T @ Z  # afresh each sweep, so that the rank-one updates below cannot drift
             for c in incomplete:
                 j, u = col[c], masks[c]
-                X = np.column_stack([np.ones(len(current)), np.delete(current, j, axis=1)])
-                beta, beta_star = _norm_draw(X[~u], current[~u, j], rng)
-                current[u, j] = _pmm(X[~u] @ beta, X[u] @ beta_star, current[~u, j], donors, rng)
+                Zu = Z[u]
+                others, beta, beta_star = _norm_draw(ztz - Zu.T @ Zu, j, int((~u).sum()), rng)
+                b = np.zeros(Z.shape[1])
+                b[others] = beta
+                new = _pmm((Z @ b)[~u], Zu[:, others] @ beta_star, Z[~u, j], donors, rng)
+                delta = new - Zu[:, j]
+                change = Zu.T @ delta
+                ztz[:, j] += change
+                ztz[j, :] += change
+                ztz[j, j] += delta @ delta
+                Z[u, j] = new
+        current = Z
         done = frame.copy()
         for c in incomplete:
             done[c] = current[:, col[c]]

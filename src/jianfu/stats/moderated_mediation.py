@@ -40,7 +40,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 
 from jianfu.stats.estimable import require, require_full_rank
 from jianfu.stats.mediation import _ci, _path, _resampling, _solve, bootstrap_moments, cluster_codes
@@ -109,8 +109,8 @@ def moderated_mediation(
     )
     require_full_rank(X_a.to_numpy(), "有调节的中介模型（中介变量方程）", "moderated mediation (mediator equation)")
     require_full_rank(X_b.to_numpy(), "有调节的中介模型（结果变量方程）", "moderated mediation (outcome equation)")
-    fit_a = sm.OLS(frame[mediator], X_a).fit()
-    fit_b = sm.OLS(frame[outcome], X_b).fit()
+    fit_a = OLS(frame[mediator], X_a).fit()
+    fit_b = OLS(frame[outcome], X_b).fit()
     if stage == "a":
         paths = {
             "a": _path(fit_a, x),

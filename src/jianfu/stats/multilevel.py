@@ -26,9 +26,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
+from statsmodels.tools.tools import add_constant
 
 __all__ = ["group_mean_split", "icc", "random_intercept"]
 
@@ -75,7 +76,7 @@ def _fit(y: pd.Series, X: pd.DataFrame, groups: pd.Series) -> tuple[object | Non
     messages = [
         str(w.message).splitlines()[0]
         for w in caught
-        if issubclass(w.category, (sm.tools.sm_exceptions.ConvergenceWarning, RuntimeWarning, UserWarning))
+        if issubclass(w.category, (ConvergenceWarning, RuntimeWarning, UserWarning))
     ]
     if problems or not res.converged:
         problems += [m for m in dict.fromkeys(messages) if not m.startswith("Retrying")][:2]
@@ -200,7 +201,7 @@ def random_intercept(
     if n_groups < min_groups:
         problems = [f"only {n_groups} units (< {min_groups})"]
     else:
-        res, problems = _fit(y.astype(float), sm.add_constant(X.astype(float), has_constant="add"), groups)
+        res, problems = _fit(y.astype(float), add_constant(X.astype(float), has_constant="add"), groups)
     if problems:
         why = "; ".join(problems)
         return {

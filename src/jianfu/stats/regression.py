@@ -24,9 +24,10 @@ Examples
 from __future__ import annotations
 
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.regression.linear_model import OLS
 from statsmodels.stats.outliers_influence import variance_inflation_factor
+from statsmodels.tools.tools import add_constant
 
 from jianfu.plan import ModelSpec
 from jianfu.stats.cluster_robust import SE_TYPE_CR2, ClusteredOLS, fit_ols_clustered, wald_test_clustered
@@ -83,8 +84,8 @@ class _CR2Fit:
 
 
 def _fit(y: pd.Series, X: pd.DataFrame, groups: pd.Series | None, method: str):
-    Xc = sm.add_constant(X, has_constant="add")
-    model = sm.OLS(y, Xc)
+    Xc = add_constant(X, has_constant="add")
+    model = OLS(y, Xc)
     if method == "CR1":
         return model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}, use_t=True), Xc, None
     if method == "CR2":
@@ -195,7 +196,7 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
         f"{n} complete rows; the model needs at least {k + 3} for its {k} predictors",
     )
     require(y.std(ddof=1) > 0, "结果变量在样本中没有变化", "the outcome does not vary in the sample")
-    require_full_rank(sm.add_constant(X_full, has_constant="add").to_numpy(), "回归模型", "regression model")
+    require_full_rank(add_constant(X_full, has_constant="add").to_numpy(), "回归模型", "regression model")
 
     blocks = []
     prev_r2, prev_k = 0.0, 0
@@ -204,8 +205,8 @@ def fit_hierarchical(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str,
     for block in spec.blocks:
         entered += block.terms
         cols = [c for c in X_full.columns if source[c] in entered]
-        Xb = sm.add_constant(X_full[cols], has_constant="add")
-        res = sm.OLS(y, Xb).fit()
+        Xb = add_constant(X_full[cols], has_constant="add")
+        res = OLS(y, Xb).fit()
         k = len(cols)
         df1, df2 = k - prev_k, n - k - 1
         delta = res.rsquared - prev_r2
