@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# One process per test worker: `make test` already runs two on the two cores; tests of
+# jianfu.parallel and of a parallel run set JIANFU_PROCESSES themselves.
+os.environ.setdefault("JIANFU_PROCESSES", "1")
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # `make test` runs two workers: each gets its own Prefect home (SQLite database, profiles), so
     # temporary servers started by tests in different workers never share a database file.

@@ -194,13 +194,15 @@ def psychometrics(
     inst: Instrument,
     plan: Plan | None = None,
     seed: int = PARALLEL_ANALYSIS_SEED,
+    invariance: bool = True,
 ) -> dict:
     """Validity evidence and descriptives over all first-order scales.
 
     KMO and Bartlett's test on all items; parallel analysis and an oblimin EFA with the
     number of factors it suggests; the CFA of the correlated first-order factors with CR, AVE,
     the Fornell–Larcker table and HTMT2; Harman's single-factor test; descriptives and the
-    correlation matrix of scale scores; group comparisons named in the plan.
+    correlation matrix of scale scores; group comparisons named in the plan; with ``invariance``
+    the invariance ladders across the plan's groups (:func:`invariance_block`).
     """
     keyed = keyed_items(accepted, inst)
     factors = _measurement_model(keyed, inst)
@@ -312,9 +314,15 @@ def psychometrics(
     for c, q in zip(out["group_comparisons"], p_adj, strict=True):
         c["p_adj"], c["p_adj_method"] = (None if np.isnan(q) else float(q)), method
     out["unit_agreement"] = _unit_agreement(accepted, scores, inst, _unit_column(plan))
-    out["invariance"] = invariance_by_group(accepted, inst, plan.invariance_groups if plan else [])
-    out["invariance_rule"] = RULE_TEXT
-    return out
+    return out | (invariance_block(accepted, inst, plan) if invariance else {})
+
+
+def invariance_block(accepted: pd.DataFrame, inst: Instrument, plan: Plan | None) -> dict:
+    """``{invariance, invariance_rule}``: every scale's ladder across each of the plan's invariance groups."""
+    return {
+        "invariance": invariance_by_group(accepted, inst, plan.invariance_groups if plan else []),
+        "invariance_rule": RULE_TEXT,
+    }
 
 
 def _too_few_for_em(out: dict) -> dict:

@@ -7,6 +7,8 @@ first two without Prefect and without writing anything, for instant feedback to 
 from __future__ import annotations
 
 import functools
+import itertools
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -246,11 +248,23 @@ def sensitivity(
     return model_sensitivity(analysis_frame(accepted, scores, inst), flagged_data, plan, inst, models)
 
 
-def validity(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan) -> dict:
-    """Factor structure, CFA, validity tables, descriptives, correlations, group comparisons."""
+def validity(
+    accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan, invariance: bool = True
+) -> dict:
+    """Factor structure, CFA, validity tables, descriptives, correlations, group comparisons.
+
+    With ``invariance=False`` the invariance ladders are left to :func:`invariance`.
+    """
     from jianfu.analysis import psychometrics
 
-    return psychometrics(accepted, scores, inst, plan) if not accepted.empty else {}
+    return psychometrics(accepted, scores, inst, plan, invariance=invariance) if not accepted.empty else {}
+
+
+def invariance(accepted: pd.DataFrame, inst: Instrument, plan: Plan) -> dict:
+    """``{invariance, invariance_rule}``: the ladders across the plan's groups (part of the psychometrics)."""
+    from jianfu.analysis import invariance_block
+
+    return invariance_block(accepted, inst, plan) if not accepted.empty else {}
 
 
 def overview(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, headline: str | None = None) -> dict:
@@ -386,14 +400,23 @@ def report(summary: RunSummary, inst: Instrument, out_dir: str | Path, lang: str
     """Write the Excel report of a run into ``out_dir`` and return its path.
 
     The file is named after the instrument, the wave and the time of writing
-    (``jianfu_<id>_<wave>_<YYYYmmdd-HHMMSS>[_en].xlsx``), so a report never overwrites an earlier one.
+    (``jianfu_<id>_<wave>_<YYYYmmdd-HHMMSS>[-k][_en].xlsx``), so a report never overwrites an earlier one.
     """
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     from jianfu.report.workbook import write_report
 
     suffix = "" if lang == "zh" else f"_{lang}"
-    name = f"jianfu_{inst.id}_{summary.wave}_{stamp}{suffix}.xlsx".replace("/", "-")
-    return write_report(summary, inst, Path(out_dir) / name, lang=lang)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for k in itertools.count():
+        # The name is claimed atomically: two workers rebuilding one wave in the same second get one name each.
+        name = f"jianfu_{inst.id}_{summary.wave}_{stamp}{f'-{k}' if k else ''}{suffix}.xlsx".replace("/", "-")
+        try:
+            os.close(os.open(out_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            break
+        except FileExistsError:
+            continue
+    return write_report(summary, inst, out_dir / name, lang=lang)
 
 
 def export_datasets(

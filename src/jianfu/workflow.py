@@ -10,8 +10,8 @@ only choose how steps are executed.
 Examples
 --------
 >>> double = Step("double", lambda x: 2 * x)
->>> Direct().run(double, 21), list(Direct().map(double, [1, 2]))
-(42, [2, 4])
+>>> Direct().run(double, 21), list(Direct().map(double, [1, 2])), Direct().submit(double, 4).result()
+(42, [2, 4], 8)
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
-from jianfu import faults
+from jianfu import faults, parallel
 from jianfu import pipeline as stages
 from jianfu.ingest.parse import IngestResult
 from jianfu.instrument import Instrument
@@ -65,6 +66,9 @@ class Executor(Protocol):
     def map(self, step: Step, items: Iterable[Any], /, *args: Any, **kwargs: Any) -> Iterator[Any]:
         """Run ``step`` on each of ``items`` (first argument) and yield the results in order."""
 
+    def submit(self, step: Step, /, *args: Any, **kwargs: Any) -> Any:
+        """Start ``step`` on another core and return at once; the returned object's ``result()`` waits for it."""
+
 
 class Direct:
     """Run every step here and now, one after the other."""
@@ -77,6 +81,10 @@ class Direct:
         """Call the step's function on one item after another."""
         for item in items:
             yield step.fn(item, *args, **kwargs)
+
+    def submit(self, step: Step, /, *args: Any, **kwargs: Any) -> parallel.Pending:
+        """Start the step's function in a worker process (:func:`jianfu.parallel.offload`)."""
+        return parallel.offload(step.fn, *args, **kwargs)
 
 
 # -- steps that exist only to give a pipeline boundary a name ---------------------------------
@@ -150,6 +158,7 @@ FILE_AWAY = Step("file-away", _file_away, io=True)
 SCORE = Step("score", stages.score)
 MODEL = Step("model", stages.model)
 VALIDITY = Step("psychometrics", stages.validity)
+INVARIANCE = Step("invariance", stages.invariance)
 SENSITIVITY = Step("sensitivity", stages.sensitivity)
 OVERVIEW = Step("overview", stages.overview)
 COMPARE_WAVES = Step("compare-waves", stages.compare_waves, io=True)
@@ -176,6 +185,7 @@ STEPS = {
         SCORE,
         MODEL,
         VALIDITY,
+        INVARIANCE,
         OVERVIEW,
         COMPARE_WAVES,
         SUMMARISE,
@@ -226,11 +236,19 @@ def analyse(
     """
     execute = execute or Direct()
     accepted, scores = execute.run(SCORE, frame, inst)
-    # Sequential on purpose: the statistics libraries silence known-harmless warnings with
-    # warnings.catch_warnings, which is not thread-safe.
-    scale_stats, models = execute.run(MODEL, accepted, scores, inst, plan)
-    psychometrics = execute.run(VALIDITY, accepted, scores, inst, plan)
-    robustness = execute.run(SENSITIVITY, frame, accepted, scores, inst, plan, models)
+    # Psychometrics and the invariance ladders need neither the models nor each other: they go to
+    # the other cores (jianfu.parallel) while this process fits the models and their sensitivity.
+    # Within a process the work stays sequential: the statistics libraries silence known-harmless
+    # warnings with warnings.catch_warnings, which is not thread-safe.
+    validity = execute.submit(VALIDITY, accepted, scores, inst, plan, invariance=False)
+    ladders = execute.submit(INVARIANCE, accepted, inst, plan)
+    # One BLAS thread: the matrices are small, and more threads only contend with the workers.
+    with threadpool_limits(limits=1, user_api="blas"):
+        scale_stats, models = execute.run(MODEL, accepted, scores, inst, plan)
+        robustness = execute.run(SENSITIVITY, frame, accepted, scores, inst, plan, models)
+        # The ladders first: a block no worker has begun yet is computed here meanwhile.
+        invariance = ladders.result()
+        psychometrics = validity.result() | invariance
     headline = plan.report.headline
     more = execute.run(OVERVIEW, accepted, scores, inst, headline) | {
         "waves": execute.run(COMPARE_WAVES, inst, wave, settings),
@@ -265,6 +283,7 @@ def run_files(
     the copy is listed with ``copy_of`` naming the first.
     """
     execute = execute or Direct()
+    parallel.warm()  # the workers import the statistics while the files are read
     paths = [str(f) for f in files]
     with stage("ingest", total=len(paths)) as advance:
         results = []
@@ -310,6 +329,7 @@ def rebuild_wave(
 ) -> RunSummary:
     """A wave's report rebuilt from the store over every file received for it so far."""
     execute = execute or Direct()
+    parallel.warm()
     with stage("load"):
         rows, files = execute.run(LOAD_WAVE, inst, wave, settings)
     with stage("model"):

@@ -1,0 +1,92 @@
+"""Statistics on the other cores: the same results as one process, and never a lost run."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+
+import pytest
+
+from jianfu import parallel, workflow
+from jianfu.pipeline import Settings
+
+
+@pytest.fixture
+def two_processes(monkeypatch):
+    monkeypatch.setenv("JIANFU_PROCESSES", "2")
+    parallel.shutdown()
+    yield
+    parallel.shutdown()
+
+
+def _where() -> int:
+    return os.getpid()
+
+
+def _slow_pid(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _fail() -> None:
+    raise ValueError("boom")
+
+
+def _die_in_a_worker() -> str:
+    if multiprocessing.parent_process() is not None:
+        os._exit(3)  # a worker killed mid-block (out of memory, say)
+    return "computed here"
+
+
+def test_blocks_run_in_a_worker_and_a_queued_block_is_computed_by_the_caller(two_processes):
+    busy = parallel.offload(_slow_pid, 3.0)  # the one worker (2 processes: this one + 1)
+    queued = parallel.offload(_where)
+    assert queued.result() == os.getpid()  # nobody had begun it: the caller computed it
+    assert busy.result() != os.getpid()
+
+
+def test_an_exception_in_a_worker_reaches_the_caller(two_processes):
+    with pytest.raises(ValueError, match="boom"):
+        parallel.offload(_fail).result()
+
+
+def test_a_dead_worker_costs_time_not_the_result(two_processes):
+    with pytest.warns(RuntimeWarning, match="worker process exited"):
+        assert parallel.offload(_die_in_a_worker).result() == "computed here"
+    assert parallel.offload(_where).result() == os.getpid()  # the rest stays in this process
+
+
+def test_one_process_computes_everything_here(monkeypatch):
+    monkeypatch.setenv("JIANFU_PROCESSES", "1")
+    parallel.shutdown()
+    assert parallel.offload(_where).result() == os.getpid()
+
+
+def test_a_bad_process_count_is_refused_in_both_languages(monkeypatch):
+    monkeypatch.setenv("JIANFU_PROCESSES", "two")
+    with pytest.raises(ValueError, match="正整数.*positive integer"):
+        parallel.processes()
+
+
+def _figures(summary) -> str:
+    data = summary.to_json()
+    for key in ("report", "exports", "provenance", "generated_at"):
+        data.pop(key, None)
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def test_a_run_on_two_processes_equals_the_run_on_one(inst, plan, survey_files, tmp_path, monkeypatch):
+    files = [survey_files["wjx-text"]]
+    monkeypatch.setenv("JIANFU_PROCESSES", "1")
+    parallel.shutdown()
+    one = workflow.run_files(files, inst, plan, "2026-11", Settings.under(tmp_path / "a", tmp_path / "ra"))
+    monkeypatch.setenv("JIANFU_PROCESSES", "2")
+    parallel.shutdown()
+    try:
+        two = workflow.run_files(files, inst, plan, "2026-11", Settings.under(tmp_path / "b", tmp_path / "rb"))
+    finally:
+        parallel.shutdown()
+    assert one.psychometrics["invariance"]  # the ladders ran, in a worker or here
+    assert _figures(one) == _figures(two)
