@@ -91,10 +91,9 @@ def _solve(G: np.ndarray, rows: list[int], target: int) -> np.ndarray:
 
 
 def _counts(rng: np.random.Generator, size: int, n: int, clusters: np.ndarray | None) -> np.ndarray:
-    """How often each row is drawn in ``size`` resamples.
+    """How often each row — or, with ``clusters`` (codes 0…G−1 per row), each cluster — is drawn in ``size`` resamples.
 
-    Rows are drawn one by one, or — with ``clusters`` (codes 0…G−1 per row) — whole clusters are
-    drawn G times with replacement.
+    Rows are drawn n times with replacement, or whole clusters G times.
     """
     if clusters is None:
         idx = rng.integers(0, n, size=(size, n), dtype=np.int64 if size * n >= 2**31 else np.int32)
@@ -102,8 +101,9 @@ def _counts(rng: np.random.Generator, size: int, n: int, clusters: np.ndarray | 
         return counts.reshape(size, n).astype(float)
     g = int(clusters.max()) + 1
     idx = rng.integers(0, g, size=(size, g))
-    drawn = np.bincount((idx + (np.arange(size) * g)[:, None]).ravel(), minlength=size * g).reshape(size, g)
-    return drawn[:, clusters].astype(float)
+    return (
+        np.bincount((idx + (np.arange(size) * g)[:, None]).ravel(), minlength=size * g).reshape(size, g).astype(float)
+    )
 
 
 def bootstrap_moments(
@@ -112,12 +112,17 @@ def bootstrap_moments(
     """Cross-product matrices Z′WZ of bootstrap resamples, in chunks ``(size, q, q)``.
 
     Every OLS fit of the resample needs only these (:func:`_solve`). ``clusters`` switches to the
-    cluster bootstrap (whole units resampled), which keeps the within-unit dependence.
+    cluster bootstrap (whole units resampled), which keeps the within-unit dependence. A resample
+    of units needs only each unit's sum of zᵢzᵢ′: the cluster bootstrap costs O(B·G), not O(B·n).
     """
     n, q = Z.shape
     # Only the upper triangle of each zᵢzᵢ′: half the work of the matrix product.
     iu = np.triu_indices(q)
     outer = Z[:, iu[0]] * Z[:, iu[1]]
+    if clusters is not None:
+        by_cluster = np.zeros((int(clusters.max()) + 1, outer.shape[1]))
+        np.add.at(by_cluster, clusters, outer)
+        outer = by_cluster
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n, 1)))
     done = 0
