@@ -62,7 +62,9 @@ def processes() -> int:
                 f"JIANFU_PROCESSES 必须是正整数，而不是 {raw!r} / "
                 f"JIANFU_PROCESSES must be a positive integer, not {raw!r}"
             ) from None
-    return max(1, os.cpu_count() or 1)
+    # The cores this process may run on (a container's CPU set), not the machine's.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, cores or 1)
 
 
 def _init_worker() -> None:
