@@ -90,3 +90,24 @@ def test_a_run_on_two_processes_equals_the_run_on_one(inst, plan, survey_files, 
         parallel.shutdown()
     assert one.psychometrics["invariance"]  # the ladders ran, in a worker or here
     assert _figures(one) == _figures(two)
+
+
+@pytest.mark.prefect
+def test_the_prefect_flow_on_two_processes_equals_the_plain_run(
+    prefect_harness, inst, plan, survey_files, tmp_path, monkeypatch
+):
+    from flows.survey_pipeline import survey_pipeline
+
+    files = [str(survey_files["wjx-text"])]
+    monkeypatch.setenv("JIANFU_PROCESSES", "1")
+    parallel.shutdown()
+    plain = workflow.run_files(files, inst, plan, "2026-11", Settings.under(tmp_path / "a", tmp_path / "ra"))
+    monkeypatch.setenv("JIANFU_PROCESSES", "2")
+    parallel.shutdown()
+    try:
+        # The psychometrics and the ladders run in the worker and are recorded as Prefect tasks when collected.
+        flowed = survey_pipeline(files=files, wave="2026-11", out=str(tmp_path / "rb"), data_dir=str(tmp_path / "b"))
+    finally:
+        parallel.shutdown()
+    assert flowed.psychometrics["cfa"] and flowed.psychometrics["invariance"]
+    assert _figures(plain) == _figures(flowed)
