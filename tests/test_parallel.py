@@ -77,17 +77,26 @@ def _figures(summary) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
-def test_a_run_on_two_processes_equals_the_run_on_one(inst, plan, survey_files, tmp_path, monkeypatch):
-    files = [survey_files["wjx-text"]]
-    monkeypatch.setenv("JIANFU_PROCESSES", "1")
-    parallel.shutdown()
-    one = workflow.run_files(files, inst, plan, "2026-11", Settings.under(tmp_path / "a", tmp_path / "ra"))
-    monkeypatch.setenv("JIANFU_PROCESSES", "2")
+def _on(n: int, monkeypatch, run):
+    """``run()`` with ``n`` computing processes, on a fresh pool that is stopped afterwards."""
+    monkeypatch.setenv("JIANFU_PROCESSES", str(n))
     parallel.shutdown()
     try:
-        two = workflow.run_files(files, inst, plan, "2026-11", Settings.under(tmp_path / "b", tmp_path / "rb"))
+        return run()
     finally:
         parallel.shutdown()
+
+
+def _plain_run(files, inst, plan, tmp_path, monkeypatch):
+    settings = Settings.under(tmp_path / "a", tmp_path / "ra")
+    return _on(1, monkeypatch, lambda: workflow.run_files(files, inst, plan, "2026-11", settings))
+
+
+def test_a_run_on_two_processes_equals_the_run_on_one(inst, plan, survey_files, tmp_path, monkeypatch):
+    files = [survey_files["wjx-text"]]
+    one = _plain_run(files, inst, plan, tmp_path, monkeypatch)
+    settings = Settings.under(tmp_path / "b", tmp_path / "rb")
+    two = _on(2, monkeypatch, lambda: workflow.run_files(files, inst, plan, "2026-11", settings))
     assert one.psychometrics["invariance"]  # the ladders ran, in a worker or here
     assert _figures(one) == _figures(two)
 
@@ -99,15 +108,12 @@ def test_the_prefect_flow_on_two_processes_equals_the_plain_run(
     from flows.survey_pipeline import survey_pipeline
 
     files = [str(survey_files["wjx-text"])]
-    monkeypatch.setenv("JIANFU_PROCESSES", "1")
-    parallel.shutdown()
-    plain = workflow.run_files(files, inst, plan, "2026-11", Settings.under(tmp_path / "a", tmp_path / "ra"))
-    monkeypatch.setenv("JIANFU_PROCESSES", "2")
-    parallel.shutdown()
-    try:
-        # The psychometrics and the ladders run in the worker and are recorded as Prefect tasks when collected.
-        flowed = survey_pipeline(files=files, wave="2026-11", out=str(tmp_path / "rb"), data_dir=str(tmp_path / "b"))
-    finally:
-        parallel.shutdown()
+    plain = _plain_run(files, inst, plan, tmp_path, monkeypatch)
+    # The psychometrics and the ladders run in the worker and are recorded as Prefect tasks when collected.
+    flowed = _on(
+        2,
+        monkeypatch,
+        lambda: survey_pipeline(files=files, wave="2026-11", out=str(tmp_path / "rb"), data_dir=str(tmp_path / "b")),
+    )
     assert flowed.psychometrics["cfa"] and flowed.psychometrics["invariance"]
     assert _figures(plain) == _figures(flowed)
