@@ -1,5 +1,8 @@
 """Read one uploaded spreadsheet safely and fast: xlsx/xls via python-calamine, CSV via pandas.
 
+A large .xlsx sheet is read in blocks of rows (:mod:`jianfu.ingest.xlsx_blocks`), so calamine never
+holds all of its cells at once.
+
 Files are inspected before they are parsed: size limits, the real container type (a CSV
 renamed ``.xlsx`` is read as CSV with a warning), zip bombs (total and ratio of the
 uncompressed size), macros (``vbaProject.bin``; never executed, always refused) and
@@ -11,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
 
 import pandas as pd
 
+from jianfu.ingest import xlsx_blocks
 from jianfu.problems import Problem, error, warning
 
 __all__ = ["Limits", "RawSheet", "sha256_file", "read_sheet"]
@@ -406,20 +411,23 @@ def _read_csv(path: Path, name: str, limits: Limits, problems: list[Problem]) ->
     return _from_rows(rows, name, "CSV", ["CSV"], f"csv/{enc}", limits, problems)
 
 
-def _interned_rows(ws) -> list[list]:
-    """The sheet's rows, each distinct value held once.
+def _interner() -> Callable[[Iterable[list]], list[list]]:
+    """A function turning rows into lists in which each distinct value is held once.
 
     An export repeats a handful of answer labels millions of times, so sharing them keeps a
-    10⁵-row upload's memory near its size.
+    10⁵-row upload's memory near its size. One interner serves all blocks of a sheet.
     """
     # One table per type: 1, 1.0 and True are equal as dict keys but must stay distinct values.
     text: dict[str, str] = {}
     number: dict[float, float] = {}
     t, n = text.setdefault, number.setdefault
-    return [
-        [t(v, v) if v.__class__ is str else n(v, v) if v.__class__ is float else v for v in row]
-        for row in ws.iter_rows()
-    ]
+
+    def intern(rows: Iterable[list]) -> list[list]:
+        return [
+            [t(v, v) if v.__class__ is str else n(v, v) if v.__class__ is float else v for v in row] for row in rows
+        ]
+
+    return intern
 
 
 def _read_excel(
@@ -442,16 +450,28 @@ def _read_excel(
                     file=name,
                 )
             ]
+        intern = _interner()
         for sheet_name in wanted:
-            ws = wb.get_sheet_by_name(sheet_name)
-            # iter_rows() yields the leading blank rows but starts at the first used column.
-            start = (0, (ws.start or (0, 0))[1])
-            rows = _interned_rows(ws)
-            del ws
+            try:
+                blocks = xlsx_blocks.read_rows(path, sheet_name, intern) if container == "xlsx" else None
+            except xlsx_blocks.Unsuitable:
+                blocks = None
+            if blocks is not None:  # a large sheet, read block by block
+                rows, start, formulas = blocks.rows, (0, blocks.first_column), blocks.has_formulas
+            else:
+                ws = wb.get_sheet_by_name(sheet_name)
+                # iter_rows() yields the leading blank rows but starts at the first used column.
+                start = (0, (ws.start or (0, 0))[1])
+                rows = intern(ws.iter_rows())
+                del ws
+                formulas = None  # not known yet: scanned below only if the sheet has a header
+            del blocks
             if _first_header_row(rows) is not None:
                 del wb  # release calamine's copy of the cells before the frame is built
                 raw = _from_rows(rows, name, sheet_name, names, container, limits, problems, start)
-                if isinstance(raw, RawSheet) and container == "xlsx" and _has_formulas(path):
+                if formulas is None:
+                    formulas = container == "xlsx" and _has_formulas(path)
+                if isinstance(raw, RawSheet) and formulas:
                     raw.formulas = _formula_cells(path, sheet_name, raw.first_column)
                 return raw
         return problems + [
