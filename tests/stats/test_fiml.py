@@ -149,10 +149,12 @@ def _awkward_data(p: int = 12, n: int = 240) -> np.ndarray:
     return Y[~np.isnan(Y).all(axis=1)]
 
 
-@pytest.mark.parametrize("z_max_k", [24, 1])
-def test_analytic_gradient_and_hessian_agree_with_finite_differences(monkeypatch, z_max_k):
-    # z_max_k = 1 sends every pattern through the cross-product branch of _pattern_traces.
+@pytest.mark.parametrize(("z_max_k", "chunk"), [(24, fiml._CHUNK_ELEMENTS), (1, fiml._CHUNK_ELEMENTS), (24, 50)])
+def test_analytic_gradient_and_hessian_agree_with_finite_differences(monkeypatch, z_max_k, chunk):
+    # z_max_k = 1 sends every pattern through the cross-product branch of _pattern_traces; a
+    # 50-value chunk takes the patterns and their rows a few at a time.
     monkeypatch.setattr(fiml, "_Z_MAX_K", z_max_k)
+    monkeypatch.setattr(fiml, "_CHUNK_ELEMENTS", chunk)
     Y = _awkward_data()
     pat = fiml._Patterns.from_array(Y)
     assert {b.form for b in pat.buckets} == {"complement", "direct"}

@@ -577,14 +577,20 @@ def _hessian(pat: _Patterns | None, state: _State, Fa: np.ndarray, Fb: np.ndarra
         # G = F′B′[Fa | Fb | Fm], with B = K E_m (complement) or E_o (direct).
         src = (KFa_s, KFb_s, KFm) if b.form == "complement" else (Fa_s, Fb_s, Fm)
         Ft = np.swapaxes(F, 1, 2)
-        Ga, Gb, Gm = (Ft @ X[b.idx] for X in src)
-        H[np.ix_(struct, struct)] += 0.5 * _pattern_traces(Ga, Gb, b.counts)
-        for part in _chunks(len(b.rows), k * q):
-            rows, pats = b.rows[part], b.row_pat[part]
-            V = Gm[pats]
-            V[..., struct] += Ga[pats] * WFb[rows][:, None, :] + Gb[pats] * WFa[rows][:, None, :]
-            V = V.reshape(-1, q)
-            H -= sign * (V.T @ V)
+        # A block of patterns at a time: G × k × q values per product for every pattern at once
+        # reach gigabytes at 10⁵ rows. A bucket's rows are sorted by pattern, so a block's rows
+        # are one contiguous run.
+        for block in _chunks(len(b.counts), 4 * k * q):
+            Ga, Gb, Gm = (Ft[block] @ X[b.idx[block]] for X in src)
+            H[np.ix_(struct, struct)] += 0.5 * _pattern_traces(Ga, Gb, b.counts[block])
+            first, last = np.searchsorted(b.row_pat, [block.start, block.stop])
+            for part in _chunks(int(last - first), k * q):
+                run = slice(first + part.start, first + part.stop)
+                rows, pats = b.rows[run], b.row_pat[run] - block.start
+                V = Gm[pats]
+                V[..., struct] += Ga[pats] * WFb[rows][:, None, :] + Gb[pats] * WFa[rows][:, None, :]
+                V = V.reshape(-1, q)
+                H -= sign * (V.T @ V)
     return H
 
 
