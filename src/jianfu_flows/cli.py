@@ -44,6 +44,9 @@ __all__ = ["app", "main"]
 
 def _call_flow(module: str, name: str, **params):
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The temporary server needs 8–22 s here; Prefect gives up after 20 s, which a busy office PC
+    # (or both cores busy with another run) exceeds. Waiting longer beats failing the run.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from .server import prefect_api
 
     # Anything the flow machinery prints goes to stderr: stdout is reserved for --json.
