@@ -11,6 +11,7 @@ Prefect's result storage is readable outside jianfu's private data folder.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,11 @@ from jianfu.workflow import Step
 #: parsing is memory-heavy and these machines have 2 cores. ``JIANFU_WORKERS`` overrides it.
 MAX_WORKERS = int(os.environ.get("JIANFU_WORKERS", min(4, (os.cpu_count() or 2) * 2)))
 
+#: Bytes of uploads parsed at once. A 100k-row export (57 MB) needs ≈ 0.8 GB while it is parsed,
+#: and threads keep what they freed: four at once took a 10-file wave past 10 GB. Large files are
+#: therefore parsed one after another, small ones side by side. ``JIANFU_PARSE_MB`` overrides it.
+PARSE_BUDGET = int(float(os.environ.get("JIANFU_PARSE_MB", 32)) * 2**20)
+
 
 def as_task(step: Step) -> Task:
     """The Prefect task of an engine step (no caching, no persisted results; retries for I/O)."""
@@ -48,6 +54,16 @@ def _quoted(args: tuple, kwargs: dict) -> tuple[list, dict]:
     # instrument's hundreds of pydantic items, a summary's tables) looking for some, which cost
     # 3-7 CPU s per 20k-row run. Prefect removes the annotation before calling the function.
     return [quote(a) for a in args], {k: quote(v) for k, v in kwargs.items()}
+
+
+def _file_size(item: Any) -> int:
+    """The size of ``item`` if it names a file, else 0."""
+    if not isinstance(item, str | os.PathLike):
+        return 0
+    try:
+        return os.stat(item).st_size
+    except OSError:
+        return 0
 
 
 def _collect(pending: parallel.Pending) -> Any:
@@ -81,11 +97,24 @@ class PrefectSteps:
         return self._task(step)(*args, **kwargs)
 
     def map(self, step: Step, items: Iterable[Any], /, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        """Submit every item at once (the flow's task runner bounds the concurrency), yield in order."""
-        # Not quoted: a task runner that ships the call elsewhere (Dask) would pass the annotation on.
-        futures = [self._task(step).submit(item, *args, **kwargs) for item in items]
-        for future in futures:
-            yield future.result()
+        """Run the step on each item as concurrent tasks, yield the results in order.
+
+        At most :data:`MAX_WORKERS` run at once, and items that are files only while their sizes
+        together stay within :data:`PARSE_BUDGET` (one at a time may exceed it).
+        """
+        pending: deque[tuple[Any, int]] = deque()
+        load = 0
+        for item in items:
+            size = _file_size(item)
+            while pending and (len(pending) >= MAX_WORKERS or load + size > PARSE_BUDGET):
+                future, done = pending.popleft()
+                load -= done
+                yield future.result()
+            # Not quoted: a task runner that ships the call elsewhere (Dask) would pass the annotation on.
+            pending.append((self._task(step).submit(item, *args, **kwargs), size))
+            load += size
+        while pending:
+            yield pending.popleft()[0].result()
 
     def submit(self, step: Step, /, *args: Any, **kwargs: Any) -> _Collected:
         """Start the step in a worker process now (:func:`jianfu.parallel.offload`).
