@@ -219,9 +219,14 @@ def _split_copies(results: list[IngestResult]) -> tuple[list[IngestResult], dict
 
 
 def _release_frames(results: list) -> None:
-    """Drop each file's rows once they are in the cleaned frame: a 10-file wave is not held twice."""
+    """Drop each file's rows once they are in the cleaned frame: a 10-file wave is not held twice.
+
+    An accepted file keeps an empty frame with its columns (a file without one counts as rejected);
+    the copy matters, an empty slice would keep the rows' arrays alive.
+    """
     for r in results:
-        r.frame = None
+        if r.frame is not None:
+            r.frame = r.frame.iloc[:0].copy()
 
 
 def analyse(
