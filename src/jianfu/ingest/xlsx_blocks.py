@@ -94,8 +94,8 @@ def _workbook_parts(zf: zipfile.ZipFile, sheet: zipfile.ZipInfo) -> dict[str, by
     return keep
 
 
-def _split(fh, block_bytes: int) -> tuple[bytes, bytes, Iterator[bytes]]:
-    """The XML before the rows (without ``<dimension>``), the closing tags, and the blocks of rows."""
+def _split(fh, block_bytes: int) -> tuple[bytes, bytes, bytes, Iterator[bytes]]:
+    """The namespace prefix, the XML before the rows (without ``<dimension>``), the closing tags, the blocks of rows."""
     head = b""
     while (match := _SHEET_DATA.search(head)) is None:
         data = fh.read(_READ)
@@ -107,7 +107,7 @@ def _split(fh, block_bytes: int) -> tuple[bytes, bytes, Iterator[bytes]]:
     ns = match.group(1) or b""
     prefix = _DIMENSION.sub(b"", head[: match.end()])
     closing = b"</" + ns + b"sheetData></" + ns + b"worksheet>"
-    return prefix, closing, _blocks(fh, bytearray(head[match.end() :]), ns, block_bytes)
+    return ns, prefix, closing, _blocks(fh, bytearray(head[match.end() :]), ns, block_bytes)
 
 
 def _blocks(fh, buf: bytearray, ns: bytes, block_bytes: int) -> Iterator[bytes]:
@@ -210,8 +210,7 @@ def read_rows(
         pieces: list[tuple[int, int, int, list[list]]] = []  # first row, first and last column, rows
         has_formulas = False
         with zf.open(part) as fh:
-            prefix, closing, blocks = _split(fh, block_bytes)
-            ns = _SHEET_DATA.search(prefix).group(1) or b""
+            ns, prefix, closing, blocks = _split(fh, block_bytes)
             next_row = 0
             for i, block in enumerate(blocks):
                 if i and not _first_row_numbered(block, ns):
