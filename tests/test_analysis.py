@@ -6,6 +6,7 @@ the clustering of respondents in units.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from jianfu.analysis import run_models
@@ -85,3 +86,18 @@ def test_the_plan_declares_the_cfa_estimator(inst, plan):
     psy = psychometrics(realistic.answers, score_scales(realistic.answers, inst), inst, wlsmv)
     assert psy["cfa"]["estimator"] == "ML" and psy["cfa"]["missing"] == "fiml"
     assert "WLSMV" in psy["cfa_estimator_note"]["en"]
+
+
+def test_a_method_bias_failure_counts_only_where_the_correlations_were_estimable():
+    from jianfu.analysis import merge_psychometrics
+
+    parts = {
+        "structure": {"n_items": 12, "_enough": False, "note": {"zh": "太少", "en": "too few"}},
+        "method_bias": {"_error": np.linalg.LinAlgError("singular")},
+        "descriptive": {"descriptives": {}},
+    }
+    merged = merge_psychometrics(parts)
+    assert "method_bias" not in merged and merged["note"]["en"] == "too few" and "_enough" not in merged
+    parts["structure"]["_enough"] = True
+    with pytest.raises(np.linalg.LinAlgError):
+        merge_psychometrics(parts)

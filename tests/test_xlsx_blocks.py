@@ -140,3 +140,22 @@ def test_every_upload_reads_and_ingests_the_same_in_blocks(inst, survey_files, t
             assert result.frame.equals(whole[p][1].frame), p.name
         if p in survey_files.values():
             assert count.n - before > 100, p.name  # really read in blocks
+
+
+def test_blocks_read_on_two_processes_equal_the_whole_sheet(awkward, monkeypatch):
+    from jianfu import parallel
+
+    total = _CountBlocks(monkeypatch)
+    xlsx_blocks.read_rows(awkward, "答卷", block_bytes=SMALL)
+    n_blocks = total.n
+    monkeypatch.setenv("JIANFU_PROCESSES", "2")
+    parallel.shutdown()
+    try:
+        parallel.warm(wait=True)
+        here = _CountBlocks(monkeypatch)  # counts only the blocks this process reads
+        got = xlsx_blocks.read_rows(awkward, "答卷", block_bytes=SMALL)
+    finally:
+        parallel.shutdown()
+    assert 0 < here.n < n_blocks  # the worker read some blocks, this process the others
+    rows, first_column = _whole(awkward, "答卷")
+    assert got.rows == rows and got.first_column == first_column and got.has_formulas

@@ -32,7 +32,16 @@ from jianfu.stats.reliability import cronbach_alpha, item_analysis, omega, respo
 from jianfu.stats.robust_cfa import fit_cfa_mlr
 from jianfu.stats.wlsmv import fit_cfa_wlsmv
 
-__all__ = ["scale_statistics", "run_models", "analysis_frame", "psychometrics", "table"]
+__all__ = [
+    "scale_statistics",
+    "run_models",
+    "analysis_frame",
+    "psychometrics",
+    "psychometrics_part",
+    "merge_psychometrics",
+    "PSYCHOMETRICS_PARTS",
+    "table",
+]
 
 
 def _num(x) -> float | None:
@@ -188,6 +197,10 @@ def _measurement_model(keyed: pd.DataFrame, inst: Instrument) -> dict[str, list[
 PARALLEL_ANALYSIS_SEED = 20240601
 
 
+#: The parts of :func:`psychometrics` that share no computation: each can run in its own process.
+PSYCHOMETRICS_PARTS = ("structure", "method_bias", "descriptive")
+
+
 def psychometrics(
     accepted: pd.DataFrame,
     scores: pd.DataFrame,
@@ -203,10 +216,82 @@ def psychometrics(
     the Fornell–Larcker table and HTMT2; Harman's single-factor test; descriptives and the
     correlation matrix of scale scores; group comparisons named in the plan; with ``invariance``
     the invariance ladders across the plan's groups (:func:`invariance_block`).
+
+    The same as :func:`merge_psychometrics` of every :func:`psychometrics_part`, which is how a
+    run computes it, the parts side by side.
     """
+    parts = {p: psychometrics_part(p, accepted, scores, inst, plan, seed) for p in PSYCHOMETRICS_PARTS}
+    return merge_psychometrics(parts) | (invariance_block(accepted, inst, plan) if invariance else {})
+
+
+def _measured_items(accepted: pd.DataFrame, inst: Instrument) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Reverse-keyed answers, the measurement model ``{factor: items}`` and its items' columns."""
     keyed = keyed_items(accepted, inst)
     factors = _measurement_model(keyed, inst)
-    items = keyed[[i for its in factors.values() for i in its]]
+    return keyed, factors, keyed[[i for its in factors.values() for i in its]]
+
+
+def _enough_rows(items: pd.DataFrame) -> bool:
+    """More rows with an answer than items + 10: the bar for any factor analysis."""
+    return int(items.notna().any(axis=1).sum()) > items.shape[1] + 10
+
+
+def psychometrics_part(
+    part: str,
+    accepted: pd.DataFrame,
+    scores: pd.DataFrame,
+    inst: Instrument,
+    plan: Plan | None = None,
+    seed: int = PARALLEL_ANALYSIS_SEED,
+) -> dict:
+    """One of :data:`PSYCHOMETRICS_PARTS`; :func:`merge_psychometrics` joins them.
+
+    ``structure``: missingness, EM correlations, KMO, Bartlett, parallel analysis, EFA, Harman and
+    the CFA; ``method_bias``: the method-factor and second-order models; ``descriptive``: scale
+    descriptives, their correlations, the group comparisons and the unit agreement.
+    """
+    if part == "structure":
+        return _structure(accepted, inst, plan, seed)
+    if part == "method_bias":
+        keyed, _, items = _measured_items(accepted, inst)
+        if not _enough_rows(items):
+            return {}
+        # Beyond Harman: a method factor on every item (ULMC), one on the reverse-keyed items, the
+        # marker-variable adjustment, and the second-order factor behind each composite.
+        try:
+            return {
+                "method_bias": method_bias_checks(keyed, inst, scores=scores),
+                "second_order": second_order_checks(keyed, inst),
+            }
+        except np.linalg.LinAlgError as exc:
+            # A singular covariance matrix: the structure part then reports no factor model at
+            # all, and only where it could estimate the correlations is this an error.
+            return {"_error": exc}
+    if part == "descriptive":
+        return _descriptive(accepted, scores, inst, plan)
+    raise ValueError(f"unknown psychometrics part {part!r}; one of {PSYCHOMETRICS_PARTS}")
+
+
+def merge_psychometrics(parts: dict[str, dict]) -> dict:
+    """The psychometrics of a run from its parts (:func:`psychometrics_part`), keys in report order.
+
+    The method-bias models count only where the structure part could estimate the correlations
+    (``_enough``): with a singular covariance matrix no factor model is reported.
+    """
+    structure_ = dict(parts["structure"])
+    enough = structure_.pop("_enough")
+    cfa_keys = ("cfa_estimator_note", "note", "cfa")
+    out = {k: v for k, v in structure_.items() if k not in cfa_keys}
+    if enough:
+        if "_error" in parts["method_bias"]:
+            raise parts["method_bias"]["_error"]
+        out |= parts["method_bias"]
+    out |= {k: structure_[k] for k in cfa_keys if k in structure_}
+    return out | parts["descriptive"]
+
+
+def _structure(accepted: pd.DataFrame, inst: Instrument, plan: Plan | None, seed: int) -> dict:
+    keyed, factors, items = _measured_items(accepted, inst)
     answered = items.dropna(how="all")
     out: dict = {
         "n_items": int(items.shape[1]),
@@ -230,6 +315,7 @@ def psychometrics(
             # EM needs a positive-definite covariance: too few rows for this many items.
             enough = False
             out["note"] = _too_few_for_em(out)["reason"]
+    out["_enough"] = enough
     if enough:
         out["correlation_method"] = R.method
         out["kmo"] = structure.kmo(R)
@@ -246,10 +332,6 @@ def psychometrics(
             "communalities": {k: _num(v) for k, v in e["communalities"].items()},
         }
         out["harman"] = structure.harman_single_factor(R)
-        # Beyond Harman: a method factor on every item (ULMC), one on the reverse-keyed items, the
-        # marker-variable adjustment, and the second-order factor behind each composite.
-        out["method_bias"] = method_bias_checks(keyed, inst, scores=scores)
-        out["second_order"] = second_order_checks(keyed, inst)
         incomplete = out["n_complete"] < len(answered)
         estimator = plan.cfa_estimator if plan else "ML"
         try:
@@ -291,7 +373,11 @@ def psychometrics(
             "zh": f"有效答卷仅 {out['n_answered']} 份，少于题目数 + 10，未做因子分析。",
             "en": f"Only {out['n_answered']} rows with answers (need more than items + 10): no factor analysis.",
         }
-    out["descriptives"] = table(describe(scores))
+    return out
+
+
+def _descriptive(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan | None) -> dict:
+    out: dict = {"descriptives": table(describe(scores))}
     corr = correlation_table(scores)
     method = plan.multiplicity if plan else "holm"
     corr["p_adj"] = _adjust_matrix(corr["p"], method)
@@ -314,7 +400,7 @@ def psychometrics(
     for c, q in zip(out["group_comparisons"], p_adj, strict=True):
         c["p_adj"], c["p_adj_method"] = (None if np.isnan(q) else float(q)), method
     out["unit_agreement"] = _unit_agreement(accepted, scores, inst, _unit_column(plan))
-    return out | (invariance_block(accepted, inst, plan) if invariance else {})
+    return out
 
 
 def invariance_block(accepted: pd.DataFrame, inst: Instrument, plan: Plan | None) -> dict:

@@ -49,6 +49,9 @@ _size = 0  # worker processes of _pool
 _busy = 0  # blocks the workers hold (running or about to)
 _queue: deque[Pending] = deque()  # blocks waiting for a free worker
 _disabled = False  # set when the pool broke: everything is computed in the calling process
+_ready = threading.Event()  # cleared while warm() starts the first worker: blocks queue meanwhile
+_ready.set()
+_warmed: ProcessPoolExecutor | None = None  # the pool warm() has started a worker of
 
 
 def processes() -> int:
@@ -86,10 +89,11 @@ def _executor() -> ProcessPoolExecutor | None:
 
 def shutdown() -> None:
     """Stop the worker processes (at exit, or to start afresh after ``JIANFU_PROCESSES`` changed)."""
-    global _pool, _busy, _disabled
+    global _pool, _busy, _disabled, _warmed
     with _lock:
-        pool, _pool, _busy, _disabled = _pool, None, 0, False
+        pool, _pool, _busy, _disabled, _warmed = _pool, None, 0, False, None
         _queue.clear()
+        _ready.set()
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -101,10 +105,37 @@ def _noop() -> None:
     return None
 
 
-def warm() -> None:
-    """Start the workers now (their imports take seconds), so they are ready when the statistics begin."""
-    if _executor() is not None:
-        offload(_noop)
+def warm(wait: bool = False) -> None:
+    """Start the workers now, in the background, so they are ready when the statistics begin.
+
+    Starting the first worker waits for the forkserver to import the statistics (about 2 s):
+    a thread does that wait, and the caller reads its files meanwhile. Blocks offloaded before
+    the worker is up are queued, and computed by the caller if it asks for them first.
+    ``wait`` returns only once the worker is up.
+    """
+    global _warmed
+    pool = _executor()
+    with _lock:
+        start = pool is not None and pool is not _warmed
+        if start:
+            _warmed = pool
+            _ready.clear()
+    if start:
+        threading.Thread(target=_spawn, args=(pool,), name="jianfu-warm", daemon=True).start()
+    if wait:
+        _ready.wait()
+
+
+def _spawn(pool: ProcessPoolExecutor) -> None:
+    # Not counted in _busy: the no-op only makes the pool start its worker now.
+    try:
+        pool.submit(_noop)
+    except (BrokenProcessPool, RuntimeError):
+        pass  # broken or shut down meanwhile: the blocks' result() computes them here
+    finally:
+        with _lock:
+            _ready.set()
+            _drain()
 
 
 class Pending:
@@ -169,10 +200,15 @@ def _next(_: Future) -> None:
     global _busy
     with _lock:
         _busy -= 1
-        while _pool is not None and _queue and _busy < _size:
-            pending = _queue.popleft()
-            if not pending._claimed:
-                pending._start(_pool)
+        _drain()
+
+
+def _drain() -> None:
+    # called with _lock held
+    while _pool is not None and _ready.is_set() and _queue and _busy < _size:
+        pending = _queue.popleft()
+        if not pending._claimed:
+            pending._start(_pool)
 
 
 def offload(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Pending:
@@ -186,7 +222,7 @@ def offload(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Pending:
     pool = _executor()
     if pool is not None:
         with _lock:
-            if _busy < _size:
+            if _busy < _size and _ready.is_set():
                 pending._start(pool)
             else:
                 _queue.append(pending)

@@ -249,22 +249,40 @@ def sensitivity(
 
 
 def validity(
-    accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, plan: Plan, invariance: bool = True
+    accepted: pd.DataFrame,
+    scores: pd.DataFrame,
+    inst: Instrument,
+    plan: Plan,
+    invariance: bool = True,
+    part: str | None = None,
 ) -> dict:
     """Factor structure, CFA, validity tables, descriptives, correlations, group comparisons.
 
-    With ``invariance=False`` the invariance ladders are left to :func:`invariance`.
+    With ``invariance=False`` the invariance ladders are left to :func:`invariance`; with ``part``
+    (one of :data:`jianfu.analysis.PSYCHOMETRICS_PARTS`) only that part is computed, for
+    :func:`jianfu.analysis.merge_psychometrics` to join.
     """
-    from jianfu.analysis import psychometrics
+    from jianfu.analysis import psychometrics, psychometrics_part
 
-    return psychometrics(accepted, scores, inst, plan, invariance=invariance) if not accepted.empty else {}
+    if accepted.empty:
+        return {}
+    if part is not None:
+        return psychometrics_part(part, accepted, scores, inst, plan)
+    return psychometrics(accepted, scores, inst, plan, invariance=invariance)
 
 
-def invariance(accepted: pd.DataFrame, inst: Instrument, plan: Plan) -> dict:
-    """``{invariance, invariance_rule}``: the ladders across the plan's groups (part of the psychometrics)."""
+def invariance(accepted: pd.DataFrame, inst: Instrument, plan: Plan, groups: list[str] | None = None) -> dict:
+    """``{invariance, invariance_rule}``: the ladders across the plan's groups (part of the psychometrics).
+
+    ``groups`` narrows them to some of the plan's invariance groups (one block of work each).
+    """
     from jianfu.analysis import invariance_block
 
-    return invariance_block(accepted, inst, plan) if not accepted.empty else {}
+    if accepted.empty:
+        return {}
+    if groups is not None:
+        plan = plan.model_copy(update={"invariance": [g for g in plan.invariance_groups if g in groups]})
+    return invariance_block(accepted, inst, plan)
 
 
 def overview(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrument, headline: str | None = None) -> dict:

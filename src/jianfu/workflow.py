@@ -229,6 +229,33 @@ def _release_frames(results: list) -> None:
             r.frame = r.frame.iloc[:0].copy()
 
 
+def _gather(pending: list, sizes: list[int]) -> list[list]:
+    """The results of submitted blocks, split into runs of ``sizes``.
+
+    Asked for last-submitted first: the blocks at the back, which no worker has begun, are
+    computed here while the workers finish the longer ones they took from the front.
+    """
+    results = [None] * len(pending)
+    for i in reversed(range(len(pending))):
+        results[i] = pending[i].result()
+    out, start = [], 0
+    for n in sizes:
+        out.append(results[start : start + n])
+        start += n
+    return out
+
+
+def _psychometrics(structure: list[dict], rest: list[dict], ladders: list[dict]) -> dict:
+    """The psychometrics block of the summary from its parts and the ladders of each group."""
+    from jianfu.analysis import PSYCHOMETRICS_PARTS, merge_psychometrics
+
+    if not structure[0]:  # no accepted row
+        return {}
+    parts = dict(zip(PSYCHOMETRICS_PARTS, [*structure, *rest], strict=True))
+    invariance = {g: ladder for block in ladders for g, ladder in block["invariance"].items()}
+    return merge_psychometrics(parts) | {"invariance": invariance, "invariance_rule": ladders[0]["invariance_rule"]}
+
+
 def analyse(
     frame: pd.DataFrame,
     results: list,
@@ -245,21 +272,26 @@ def analyse(
     ``results`` are this run's ingest results or, for a wave rebuilt from the store, its stored
     file entries. Returns the run summary without the report path.
     """
+    from jianfu.analysis import PSYCHOMETRICS_PARTS
+
     execute = execute or Direct()
     accepted, scores = execute.run(SCORE, frame, inst)
     # Psychometrics and the invariance ladders need neither the models nor each other: they go to
-    # the other cores (jianfu.parallel) while this process fits the models and their sensitivity.
-    # Within a process the work stays sequential: the statistics libraries silence known-harmless
-    # warnings with warnings.catch_warnings, which is not thread-safe.
-    validity = execute.submit(VALIDITY, accepted, scores, inst, plan, invariance=False)
-    ladders = execute.submit(INVARIANCE, accepted, inst, plan)
+    # the other cores (jianfu.parallel) in blocks, the longest first, while this process fits the
+    # models and their sensitivity. Within a process the work stays sequential: the statistics
+    # libraries silence known-harmless warnings with warnings.catch_warnings, which is not
+    # thread-safe.
+    groups = [g for g in plan.invariance_groups if g in accepted] or [None]
+    first, *others = PSYCHOMETRICS_PARTS
+    structure = execute.submit(VALIDITY, accepted, scores, inst, plan, part=first)
+    ladders = [execute.submit(INVARIANCE, accepted, inst, plan, groups=None if g is None else [g]) for g in groups]
+    rest = [execute.submit(VALIDITY, accepted, scores, inst, plan, part=p) for p in others]
     # One BLAS thread: the matrices are small, and more threads only contend with the workers.
     with threadpool_limits(limits=1, user_api="blas"):
         scale_stats, models = execute.run(MODEL, accepted, scores, inst, plan)
         robustness = execute.run(SENSITIVITY, frame, accepted, scores, inst, plan, models)
-        # The ladders first: a block no worker has begun yet is computed here meanwhile.
-        invariance = ladders.result()
-        psychometrics = validity.result() | invariance
+        structure, ladders, rest = _gather([structure, *ladders, *rest], [1, len(ladders), len(rest)])
+    psychometrics = _psychometrics(structure, rest, ladders)
     headline = plan.report.headline
     more = execute.run(OVERVIEW, accepted, scores, inst, headline) | {
         "waves": execute.run(COMPARE_WAVES, inst, wave, settings),

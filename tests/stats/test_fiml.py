@@ -235,3 +235,21 @@ def test_trust_region_fallback_reaches_the_same_estimate(monkeypatch, data, resu
     assert res["converged"]
     assert res["fit"]["chi2"] == pytest.approx(result["fit"]["chi2"], abs=1e-6)
     assert res["parameters"].se.to_numpy() == pytest.approx(result["parameters"].se.to_numpy(), abs=1e-6)
+
+
+def test_em_is_computed_once_per_data_and_tolerance():
+    """Little's test, the EM correlations and the FIML CFA share one EM; a looser one is not reused for a tighter."""
+    rng = np.random.default_rng(11)
+    y = rng.multivariate_normal([0, 0, 0], [[1, 0.5, 0.3], [0.5, 1, 0.4], [0.3, 0.4, 1]], size=400)
+    y[rng.random(y.shape) < 0.15] = np.nan
+    pat = fiml._Patterns.from_array(y[~np.isnan(y).all(axis=1)])
+    fiml._EM_CACHE.clear()
+    loose = fiml._em(pat, tol=1e-4)
+    tight = fiml._em(pat, tol=1e-12)  # not served by the looser result
+    assert tight[3] > loose[3]  # more iterations
+    again = fiml._em(pat, tol=1e-9)  # served by the tighter one
+    assert again[3] == tight[3] and np.array_equal(again[1], tight[1])
+    again[1][0, 0] = 99.0  # a caller editing its copy does not edit the cache
+    assert fiml._em(pat, tol=1e-9)[1][0, 0] == tight[1][0, 0]
+    direct = fiml._em_fit(pat, 1e-9, 5000)
+    assert np.allclose(again[0], direct[0], atol=1e-7) and np.allclose(tight[1], direct[1], atol=1e-7)

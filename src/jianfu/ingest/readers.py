@@ -415,7 +415,7 @@ def _interner() -> Callable[[Iterable[list]], list[list]]:
     """A function turning rows into lists in which each distinct value is held once.
 
     An export repeats a handful of answer labels millions of times, so sharing them keeps a
-    10⁵-row upload's memory near its size. One interner serves all blocks of a sheet.
+    10⁵-row upload's memory near its size.
     """
     # One table per type: 1, 1.0 and True are equal as dict keys but must stay distinct values.
     text: dict[str, str] = {}
@@ -428,6 +428,16 @@ def _interner() -> Callable[[Iterable[list]], list[list]]:
         ]
 
     return intern
+
+
+def intern_block(rows: Iterable[list]) -> list[list]:
+    """:func:`_interner` for one block of a large sheet, in whichever process reads the block.
+
+    Each block gets its own table (a function that can be sent to a worker process); its rows
+    come back with the table's sharing intact (pickle keeps shared objects shared), so a label
+    is held once per block of a few thousand rows.
+    """
+    return _interner()(rows)
 
 
 def _read_excel(
@@ -453,7 +463,7 @@ def _read_excel(
         intern = _interner()
         for sheet_name in wanted:
             try:
-                blocks = xlsx_blocks.read_rows(path, sheet_name, intern) if container == "xlsx" else None
+                blocks = xlsx_blocks.read_rows(path, sheet_name, intern_block) if container == "xlsx" else None
             except xlsx_blocks.Unsuitable:
                 blocks = None
             if blocks is not None:  # a large sheet, read block by block

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from jianfu import parallel
+
 __all__ = ["BLOCK_BYTES", "SheetRows", "Unsuitable", "read_rows", "sheet_part"]
 
 #: Sheet XML per block. 32 MB of XML holds about a million cells of a shared-string export, which
@@ -183,16 +185,21 @@ def _first_row_numbered(block: bytes, ns: bytes) -> bool:
     return re.match(rb"<(?:\w+:)?row\b[^>]*\sr=", block[start : block.find(b">", start) + 1]) is not None
 
 
+def _unchanged(rows: list[list]) -> list[list]:
+    return rows
+
+
 def read_rows(
     path: str | Path,
     sheet: str,
-    convert: Callable[[list[list]], list[list]] = lambda rows: rows,
+    convert: Callable[[list[list]], list[list]] = _unchanged,
     block_bytes: int | None = None,
 ) -> SheetRows | None:
     """The rows of ``sheet`` read block by block, or None when its XML is at most ``block_bytes``.
 
     ``block_bytes`` defaults to :data:`BLOCK_BYTES` (read when called).
-    ``convert`` is applied to each block's rows (e.g. to share repeated values across blocks).
+    ``convert`` is applied to each block's rows in the process that reads the block (e.g. to hold
+    repeated values once): a module-level function, so that it can be sent to a worker.
 
     Raises
     ------
@@ -211,23 +218,45 @@ def read_rows(
         has_formulas = False
         with zf.open(part) as fh:
             ns, prefix, closing, blocks = _split(fh, block_bytes)
-            next_row = 0
+            # One block per computing process at a time (jianfu.parallel): the workers read theirs
+            # while this process reads the newest, so a big sheet is parsed on every core.
+            batch: list[parallel.Pending] = []
             for i, block in enumerate(blocks):
                 if i and not _first_row_numbered(block, ns):
                     raise Unsuitable("a block starts with a row without its number")
                 has_formulas = has_formulas or _formula_in(block, ns)
-                ws = _read_block(parts, part.filename, (prefix, block, closing), sheet)
-                del block
-                if ws.start is None:  # a block of blank rows
-                    continue
-                (r0, c0), (_, c1) = ws.start, ws.end
-                if r0 < next_row:
-                    raise Unsuitable("rows out of order")
-                rows = convert(ws.to_python(skip_empty_area=True))
-                del ws
-                pieces.append((r0, c0, c1, rows))
-                next_row = r0 + len(rows)
+                xml = (prefix, block, closing)
+                batch.append(parallel.offload(_block_rows, parts, part.filename, xml, sheet, convert))
+                del block, xml
+                if len(batch) >= parallel.processes():
+                    _collect(batch, pieces)
+            _collect(batch, pieces)
     return _assemble(pieces, has_formulas)
+
+
+def _block_rows(
+    parts: dict[str, bytes], name: str, xml: tuple[bytes, ...], sheet: str, convert: Callable[[list[list]], list[list]]
+):
+    """``(first cell, last cell, rows)`` of one block as calamine reads it, or None for blank rows only."""
+    ws = _read_block(parts, name, xml, sheet)
+    if ws.start is None:
+        return None
+    return ws.start, ws.end, convert(ws.to_python(skip_empty_area=True))
+
+
+def _collect(batch: list, pieces: list) -> None:
+    """Append the rows of a batch of blocks to ``pieces``, in sheet order; empties ``batch``."""
+    # The newest first: no worker has begun it yet, so this process reads it meanwhile.
+    done = [pending.result() for pending in reversed(batch)][::-1]
+    batch.clear()
+    for result in done:
+        if result is None:  # a block of blank rows
+            continue
+        (r0, c0), (_, c1), rows = result
+        next_row = pieces[-1][0] + len(pieces[-1][3]) if pieces else 0
+        if r0 < next_row:
+            raise Unsuitable("rows out of order")
+        pieces.append((r0, c0, c1, rows))
 
 
 def _assemble(pieces: list[tuple[int, int, int, list[list]]], has_formulas: bool) -> SheetRows:

@@ -82,6 +82,8 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -322,7 +324,31 @@ class EMMoments:
     converged: bool
 
 
+#: Recent EM results by the digest of their data: a run's psychometrics asks for the same EM up
+#: to three times (Little's test, the EM correlations, the FIML CFA's saturated model).
+_EM_CACHE: OrderedDict[tuple, tuple[float, tuple]] = OrderedDict()
+_EM_CACHE_SIZE = 4
+
+
 def _em(pat: _Patterns, tol: float = 1e-9, max_iter: int = 5000) -> tuple[np.ndarray, np.ndarray, float, int, bool]:
+    """EM of the saturated model; a result converged at least as tightly on the same data is reused."""
+    digest = hashlib.blake2b(pat.Y0.tobytes(), digest_size=20)
+    digest.update(np.packbits(pat.obs).tobytes())
+    key = (pat.Y0.shape, digest.digest(), max_iter)
+    hit = _EM_CACHE.get(key)
+    if hit is not None and hit[0] <= tol:
+        _EM_CACHE.move_to_end(key)
+        mu, sigma, *rest = hit[1]
+        return (mu.copy(), sigma.copy(), *rest)
+    result = _em_fit(pat, tol, max_iter)
+    _EM_CACHE[key] = (tol, result)
+    while len(_EM_CACHE) > _EM_CACHE_SIZE:
+        _EM_CACHE.popitem(last=False)
+    mu, sigma, *rest = result
+    return (mu.copy(), sigma.copy(), *rest)
+
+
+def _em_fit(pat: _Patterns, tol: float, max_iter: int) -> tuple[np.ndarray, np.ndarray, float, int, bool]:
     n = pat.n
     counts = pat.obs.sum(axis=0)
     mu = pat.Y0.sum(axis=0) / counts
