@@ -190,7 +190,9 @@ def _option_lookup(options: list[str]) -> dict[str, str]:
 
 def _map_column(raw: pd.Series, lookup: dict, missing) -> tuple[pd.Series, dict[object, str]]:
     """Map a column through ``lookup`` by unique value; returns mapped values and the bad raw values."""
-    uniq = pd.unique(raw)
+    # Each distinct value is looked up once and the column is rebuilt from its codes: Series.map
+    # would hash every cell again (a third of a 10⁵-row file's parse time).
+    codes, uniq = pd.factorize(raw, use_na_sentinel=False)
     mapping: dict[object, object] = {}
     bad: dict[object, str] = {}
     for u in uniq:
@@ -210,7 +212,13 @@ def _map_column(raw: pd.Series, lookup: dict, missing) -> tuple[pd.Series, dict[
                 continue
         mapping[u] = missing
         bad[u] = nfkc(u)
-    return raw.map(mapping), bad
+    if not len(raw):
+        return raw.map(mapping), bad
+    # The dtype Series.map gives: the one inferred from the mapped values.
+    mapped = pd.Series([mapping[u] for u in uniq]).take(codes)
+    mapped.index = raw.index
+    mapped.name = raw.name
+    return mapped, bad
 
 
 def _report_unlisted(result, bad: dict, col: pd.Series, rows, header: str, units: UnitList, where: dict) -> None:
