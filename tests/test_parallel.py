@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -109,6 +110,9 @@ def test_a_run_on_two_processes_equals_the_run_on_one(inst, plan, survey_files, 
     two = _on(2, monkeypatch, lambda: workflow.run_files(files, inst, plan, "2026-11", settings))
     assert one.psychometrics["invariance"]  # the ladders ran, in a worker or here
     assert _figures(one) == _figures(two)
+    # The Word chapter is written by the worker while the datasets are written here.
+    assert list(two.exports) == list(one.exports) and "docx" in two.exports
+    assert all(Path(p).stat().st_size > 0 for p in two.exports.values())
 
 
 @pytest.mark.prefect

@@ -463,11 +463,18 @@ def export_datasets(
         {k: str(v) for k, v in write_datasets(accepted, quarantined, inst, stem, tables).items()} if tables else {}
     )
     if "docx" in formats and summary is not None:
-        from jianfu.export.docx_chapter import write_results_chapter
-
-        docx = write_results_chapter(summary, stem.with_suffix(".docx"), lang=lang, journal=journal, instrument=inst)
-        written["docx"] = str(docx)
+        written["docx"] = export_chapter(summary, inst, report_path, journal, lang)
     return written
+
+
+def export_chapter(
+    summary: RunSummary, inst: Instrument, report_path: str | Path, journal: str = "cn", lang: str = "zh"
+) -> str:
+    """The Word results chapter next to the report (same stem, ``.docx``); needs the summary only."""
+    from jianfu.export.docx_chapter import write_results_chapter
+
+    path = Path(report_path).with_suffix(".docx")
+    return str(write_results_chapter(summary, path, lang=lang, journal=journal, instrument=inst))
 
 
 def validate_files(

@@ -167,6 +167,7 @@ PROVENANCE = Step("provenance", provenance)
 LOAD_WAVE = Step("load-wave", stages.load_wave, io=True)
 HYPOTHESES = Step("hypotheses", stages.hypotheses)
 EXPORT = Step("export", stages.export_datasets, io=True)
+CHAPTER = Step("export-docx", stages.export_chapter, io=True)
 REPORT = Step("report", _report, io=True)
 MARK_REPORTED = Step("mark-reported", _mark_reported, io=True)
 PENDING_WAVES = Step("pending-waves", _pending_waves, io=True)
@@ -192,6 +193,7 @@ STEPS = {
         LOAD_WAVE,
         HYPOTHESES,
         EXPORT,
+        CHAPTER,
         REPORT,
         MARK_REPORTED,
         PENDING_WAVES,
@@ -202,6 +204,27 @@ STEPS = {
 def _formats(exports: list[str] | None, plan: Plan) -> list[str]:
     """The export formats asked for on the command line, else the plan's default."""
     return list(plan.exports if exports is None else exports)
+
+
+def _export(
+    execute: Executor,
+    frame: pd.DataFrame,
+    inst: Instrument,
+    summary: RunSummary,
+    formats: list[str],
+    plan: Plan,
+    lang: str,
+) -> dict:
+    """``{format: path}`` next to the report: the Word chapter on another core while the datasets are written here."""
+    journal = plan.report.journal
+    chapter = None
+    if "docx" in formats and not frame.empty:
+        chapter = execute.submit(CHAPTER, summary, inst, summary.report, journal, lang)
+    tables = [f for f in formats if f != "docx"]
+    written = execute.run(EXPORT, frame, inst, summary.report, tables, summary, journal, lang)
+    if chapter is not None:
+        written["docx"] = chapter.result()
+    return written
 
 
 def _split_copies(results: list[IngestResult]) -> tuple[list[IngestResult], dict[str, str]]:
@@ -352,9 +375,7 @@ def run_files(
         summary = analyse(frame, results, inst, plan, wave, settings, execute=execute)
     with stage("report"):
         summary.report = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
-        summary.exports = execute.run(
-            EXPORT, frame, inst, summary.report, _formats(exports, plan), summary, plan.report.journal, lang
-        )
+        summary.exports = _export(execute, frame, inst, summary, _formats(exports, plan), plan, lang)
         execute.run(MARK_REPORTED, inst, wave, settings)
     faults.point("reported")
     return summary
@@ -380,9 +401,7 @@ def rebuild_wave(
         summary = analyse(rows, files, inst, plan, wave, settings, execute=execute)
     with stage("report"):
         summary.report = execute.run(REPORT, summary, inst, out or settings.reports_dir, lang)
-        summary.exports = execute.run(
-            EXPORT, rows, inst, summary.report, _formats(exports, plan), summary, plan.report.journal, lang
-        )
+        summary.exports = _export(execute, rows, inst, summary, _formats(exports, plan), plan, lang)
         execute.run(MARK_REPORTED, inst, wave, settings)
     return summary
 

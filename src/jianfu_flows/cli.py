@@ -47,6 +47,11 @@ def _call_flow(module: str, name: str, **params):
     # The temporary server needs 8–22 s here; Prefect gives up after 20 s, which a busy office PC
     # (or both cores busy with another run) exceeds. Waiting longer beats failing the run.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    address = os.environ.get("JIANFU_DASK_ADDRESS")
+    if not address:
+        from jianfu import parallel
+
+        parallel.warm()  # the worker imports the statistics while Prefect and the flow start
     from .server import prefect_api
 
     # Anything the flow machinery prints goes to stderr: stdout is reserved for --json.
@@ -58,7 +63,6 @@ def _call_flow(module: str, name: str, **params):
             _err("Prefect: 启动临时服务器 starting a temporary server (`jianfu server start` keeps one running)")
 
         flow = getattr(importlib.import_module(module), name)
-        address = os.environ.get("JIANFU_DASK_ADDRESS")
         if address:  # run the tasks on a Dask cluster (pip install -e ".[dask]")
             from prefect_dask import DaskTaskRunner
 
