@@ -307,21 +307,25 @@ def impute_chained(
     values = X_all.to_numpy(dtype=float)
     col = {c: i + 1 for i, c in enumerate(X_all.columns)}  # column 0 of Z is the intercept
     masks = {c: miss[c].to_numpy() for c in incomplete}
+    # Row numbers instead of masks, and each variable's observed values (they never change): a
+    # sweep then touches the N rows only for the predictions x_oβ̂.
+    mis = {c: np.flatnonzero(masks[c]) for c in incomplete}
+    obs = {c: np.flatnonzero(~masks[c]) for c in incomplete}
+    observed = {c: values[obs[c], col[c] - 1] for c in incomplete}
     out = []
     for _ in range(m):
         Z = np.column_stack([np.ones(len(values)), values])
         for c in incomplete:
-            j, u = col[c], masks[c]
-            Z[u, j] = rng.choice(values[~u, j - 1], size=int(u.sum()))
+            Z[mis[c], col[c]] = rng.choice(observed[c], size=len(mis[c]))
         for _ in range(max_iter if incomplete else 0):
             ztz = Z.T @ Z  # afresh each sweep, so that the rank-one updates below cannot drift
             for c in incomplete:
-                j, u = col[c], masks[c]
+                j, u = col[c], mis[c]
                 Zu = Z[u]
-                others, beta, beta_star = _norm_draw(ztz - Zu.T @ Zu, j, int((~u).sum()), rng)
+                others, beta, beta_star = _norm_draw(ztz - Zu.T @ Zu, j, len(obs[c]), rng)
                 b = np.zeros(Z.shape[1])
                 b[others] = beta
-                new = _pmm((Z @ b)[~u], Zu[:, others] @ beta_star, Z[~u, j], donors, rng)
+                new = _pmm((Z @ b)[obs[c]], Zu[:, others] @ beta_star, observed[c], donors, rng)
                 delta = new - Zu[:, j]
                 change = Zu.T @ delta
                 ztz[:, j] += change
