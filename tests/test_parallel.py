@@ -18,6 +18,7 @@ from jianfu.pipeline import Settings
 def two_processes(monkeypatch):
     monkeypatch.setenv("JIANFU_PROCESSES", "2")
     parallel.shutdown()
+    parallel.warm(wait=True)  # the worker is up: these tests are about where blocks run once it is
     yield
     parallel.shutdown()
 
@@ -48,14 +49,19 @@ def test_blocks_run_in_a_worker_and_a_queued_block_is_computed_by_the_caller(two
     assert busy.result() != os.getpid()
 
 
-def test_blocks_offloaded_while_the_worker_starts_are_queued_not_lost(two_processes):
+def test_blocks_offloaded_while_the_worker_starts_are_queued_not_lost(monkeypatch):
+    monkeypatch.setenv("JIANFU_PROCESSES", "2")
+    parallel.shutdown()
     parallel.warm()  # returns at once; the worker starts in the background
     early = [parallel.offload(_slow_pid, 0.2) for _ in range(3)]
     # Newest first, as a run collects them: each was computed by the worker or, if none had
     # begun it, here.
     assert all(isinstance(p.result(), int) for p in reversed(early))
     parallel.warm(wait=True)
-    assert parallel.offload(_slow_pid, 0.2).result() != os.getpid()  # the worker is up: blocks go to it
+    try:
+        assert parallel.offload(_slow_pid, 0.2).result() != os.getpid()  # the worker is up: blocks go to it
+    finally:
+        parallel.shutdown()
 
 
 def test_an_exception_in_a_worker_reaches_the_caller(two_processes):

@@ -215,10 +215,12 @@ def offload(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Pending:
     """Start ``fn(*args, **kwargs)`` in a free worker process, or queue it; returns at once.
 
     ``fn`` and its arguments must be picklable (a module-level function and plain data). With
-    one process, or while every worker is busy, the block waits for :meth:`Pending.result`,
-    which computes it in the calling process unless a worker has started it by then.
+    one process, while every worker is busy or while the first worker is still starting, the
+    block waits for :meth:`Pending.result`, which computes it in the calling process unless a
+    worker has started it by then.
     """
     pending = Pending(fn, args, kwargs)
+    warm()  # a first block does not wait for the worker to start: it is queued meanwhile
     pool = _executor()
     if pool is not None:
         with _lock:
