@@ -271,3 +271,20 @@ def test_rows_without_answers_are_missing_not_flagged():
     assert np.isnan(m["d2"].iloc[5]) and not m["flag"].iloc[5] and m["d2"].drop(index=5).notna().all()
     flags = careless_flags(x, SCALES)
     assert flags["careless_count"].iloc[5] == 0
+
+
+@pytest.mark.parametrize("offset", [0.0, 1000.0])
+def test_pairwise_moments_equal_pandas_pairwise_cov_and_corr(offset):
+    """The matrix-product moments equal pandas' pair-by-pair loop (R's use = "pairwise") with holes,
+    a constant item, an item answered once and one never answered."""
+    from jianfu.stats.careless import _pairwise
+
+    rng = np.random.default_rng(8)
+    x = rng.integers(1, 6, size=(300, 9)).astype(float) + offset
+    x[rng.random(x.shape) < 0.3] = np.nan
+    x[:, 1], x[1:, 2], x[:, 3] = 3.0, np.nan, np.nan
+    off = ~np.eye(9, dtype=bool)
+    cov, corr = pd.DataFrame(x).cov().to_numpy(), pd.DataFrame(x).corr().to_numpy()
+    assert np.allclose(_pairwise(x), cov, equal_nan=True, atol=1e-10)
+    assert np.allclose(_pairwise(x, corr=True)[off], corr[off], equal_nan=True, atol=1e-10)
+    assert np.isnan(_pairwise(x, corr=True)[0, 1]) and np.isnan(_pairwise(x)[2, 3])
