@@ -252,11 +252,16 @@ def test_two_process_workers_share_the_postgresql_store_and_the_reports(inst, po
         (procs.logs / "flow-runs.json").write_text(json.dumps(logs, ensure_ascii=False, indent=1), encoding="utf-8")
         assert all(p.poll() is None for p in workers.values())
 
-        # Which worker took each run, as Prefect logged it in the run's own log.
-        took = {
-            i: {m.group(1) for line in lines if (m := re.match(r"Worker '(.+?)' submitting flow run", line))}
-            for i, lines in logs.items()
-        }
+        # Which worker took each run, from the workers' own logs. Both may try to submit the same run:
+        # Prefect lets one proceed and aborts the other ("Aborted submission of flow run ..."), so a
+        # run is taken by the worker whose submission was not aborted.
+        took: dict[str, set[str]] = {r["id"]: set() for r in runs}
+        for name in workers:
+            text = (procs.logs / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+            aborted = set(re.findall(r"Aborted submission of flow run '([0-9a-f-]{36})'", text))
+            for run_id in re.findall(r"Worker '.+?' submitting flow run '([0-9a-f-]{36})'", text):
+                if run_id in took and run_id not in aborted:
+                    took[run_id].add(name)
         assert sorted(name for names in took.values() for name in names) == ["w1", "w2"], took
 
         # The two runs shared the four uploads between them (each file is claimed by one run only).
