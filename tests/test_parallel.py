@@ -54,14 +54,15 @@ def test_blocks_offloaded_while_the_worker_starts_are_queued_not_lost(monkeypatc
     parallel.shutdown()
     parallel.warm()  # returns at once; the worker starts in the background
     early = [parallel.offload(_slow_pid, 0.2) for _ in range(3)]
-    # Newest first, as a run collects them: each was computed by the worker or, if none had
-    # begun it, here.
-    assert all(isinstance(p.result(), int) for p in reversed(early))
+    done = parallel.gather(early)  # newest first, as a run collects them
     parallel.warm(wait=True)
     try:
-        assert parallel.offload(_slow_pid, 0.2).result() != os.getpid()  # the worker is up: blocks go to it
+        worker = parallel.offload(_slow_pid, 0.2).result()  # the worker is up: blocks go to it
     finally:
         parallel.shutdown()
+    assert worker != os.getpid()
+    # Each early block was computed by the worker or, if none had begun it, here: none was lost.
+    assert len(done) == 3 and set(done) <= {os.getpid(), worker}
 
 
 def test_an_exception_in_a_worker_reaches_the_caller(two_processes):

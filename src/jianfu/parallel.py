@@ -38,7 +38,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-__all__ = ["Pending", "offload", "processes", "warm", "shutdown"]
+__all__ = ["Pending", "offload", "gather", "processes", "warm", "shutdown"]
 
 #: Modules the worker processes import before the first block arrives.
 PRELOAD = ["jianfu.analysis", "jianfu.sensitivity", "jianfu.comparability", "jianfu.pipeline"]
@@ -229,3 +229,15 @@ def offload(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Pending:
             else:
                 _queue.append(pending)
     return pending
+
+
+def gather(pending: list[Pending]) -> list[Any]:
+    """The results of ``pending`` blocks in their order, asked for last-submitted first.
+
+    Workers take blocks from the front of the queue, so the blocks at the back are those no
+    worker has begun: the caller computes them while the workers finish theirs.
+    """
+    results: list[Any] = [None] * len(pending)
+    for i in reversed(range(len(pending))):
+        results[i] = pending[i].result()
+    return results

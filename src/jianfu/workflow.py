@@ -253,14 +253,8 @@ def _release_frames(results: list) -> None:
 
 
 def _gather(pending: list, sizes: list[int]) -> list[list]:
-    """The results of submitted blocks, split into runs of ``sizes``.
-
-    Asked for last-submitted first: the blocks at the back, which no worker has begun, are
-    computed here while the workers finish the longer ones they took from the front.
-    """
-    results = [None] * len(pending)
-    for i in reversed(range(len(pending))):
-        results[i] = pending[i].result()
+    """The results of submitted blocks (:func:`jianfu.parallel.gather`), split into runs of ``sizes``."""
+    results = parallel.gather(pending)
     out, start = [], 0
     for n in sizes:
         out.append(results[start : start + n])

@@ -246,8 +246,7 @@ def _block_rows(
 
 def _collect(batch: list, pieces: list) -> None:
     """Append the rows of a batch of blocks to ``pieces``, in sheet order; empties ``batch``."""
-    # The newest first: no worker has begun it yet, so this process reads it meanwhile.
-    done = [pending.result() for pending in reversed(batch)][::-1]
+    done = parallel.gather(batch)  # the newest is read here while the worker reads the others
     batch.clear()
     for result in done:
         if result is None:  # a block of blank rows
