@@ -71,6 +71,7 @@ def scale_statistics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrum
     """
     keyed = keyed_items(accepted, inst)
     out: dict[str, dict] = {}
+    code_counts: dict[int, dict[str, int]] = {}  # per code, not per scale: each pass splits every row's codes
     for s in inst.scales:
         col = scores[s.id].dropna()
         if s.is_composite:
@@ -122,8 +123,9 @@ def scale_statistics(accepted: pd.DataFrame, scores: pd.DataFrame, inst: Instrum
                 dist = response_distribution(accepted[items.index.tolist()], list(range(rs.min, rs.max + 1)))
                 items = items.join(dist.drop(columns="n").rename(columns=lambda c: f"share_{c}"))
                 for code in rs.missing_options:  # 不适用 / 不了解: counted, never scored
-                    counts = missing_code_counts(accepted, code)
-                    items[f"n_code_{code}"] = [counts.get(i, 0) for i in items.index]
+                    if code not in code_counts:
+                        code_counts[code] = missing_code_counts(accepted, code)
+                    items[f"n_code_{code}"] = [code_counts[code].get(i, 0) for i in items.index]
             entry["items"] = table(items)
         out[s.id] = entry
     return out

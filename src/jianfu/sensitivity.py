@@ -72,7 +72,9 @@ def _impute(data: pd.DataFrame, spec: ModelSpec, categorical: dict[str, list[str
     sub = sub[sub[numeric].notna().any(axis=1)]
     frames = impute_chained(sub.drop(columns=[cluster]) if cluster else sub, m=M_IMPUTATIONS, seed=seed)
     if cluster:
-        frames = [f.assign(**{cluster: sub[cluster].to_numpy()}) for f in frames]
+        # Integer codes: each of the m cluster-robust fits groups the rows by them
+        units = pd.factorize(sub[cluster], sort=True)[0]
+        frames = [f.assign(**{cluster: units}) for f in frames]
     table = pool_ols(
         frames,
         spec.outcome,

@@ -17,7 +17,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from jianfu.plan import Block, ModelSpec
-from jianfu.stats.regression import fit_hierarchical
+from jianfu.stats.regression import fit_hierarchical, variance_inflation
 from jianfu.synth import population_coefficients, simulate, structural_model_for
 
 EMPOWERMENT = [
@@ -70,6 +70,25 @@ def test_delta_r2_f_test_and_beta_match_independent_computations():
     z = data[["y", "x1", "x2"]].apply(lambda c: (c - c.mean()) / c.std())
     zfit = sm.OLS(z.y, sm.add_constant(pd.concat([d, z[["x1", "x2"]]], axis=1))).fit()
     assert res["terms"]["x1"]["beta"] == pytest.approx(zfit.params["x1"])
+
+
+def test_vif_is_one_over_one_minus_each_auxiliary_r2():
+    # The definition, one auxiliary regression per predictor (with intercept), against the inverse
+    # correlation matrix the model uses; and the two-predictor identity VIF = 1 / (1 − r²).
+    data = _simulated(n=500)
+    dummies = pd.get_dummies(data["level"], dtype=float)[["街道", "村（社区）"]].add_prefix("level[").add_suffix("]")
+    X = pd.concat([dummies, data[["x1", "x2"]]], axis=1)
+    collinear = X.assign(x3=X.x1 + 0.5 * X.x2 + np.random.default_rng(3).normal(0, 0.3, len(X)))
+    vif = variance_inflation(collinear)
+    for c in collinear:
+        r2 = sm.OLS(collinear[c], sm.add_constant(collinear.drop(columns=c))).fit().rsquared
+        assert vif[c] == pytest.approx(1 / (1 - r2), rel=1e-10), c
+    assert vif["x3"] > 5
+    r = data["x1"].corr(data["x2"])
+    assert variance_inflation(data[["x1", "x2"]]) == pytest.approx({"x1": 1 / (1 - r**2), "x2": 1 / (1 - r**2)})
+    assert variance_inflation(data[["x1"]]) == {"x1": 1.0}
+    model_vifs = {t: v["vif"] for t, v in fit_hierarchical(data, SPEC, CATS)["terms"].items()}
+    assert model_vifs == pytest.approx(variance_inflation(X))
 
 
 def test_delta_r2_with_units_is_a_cluster_robust_wald_test():
