@@ -105,16 +105,14 @@ def rwg_j(items: pd.DataFrame, units: pd.Series, n_options: int) -> pd.DataFrame
     complete = items.assign(_g=units.to_numpy()).dropna()
     j = items.shape[1]
     sigma_eu = (n_options**2 - 1) / 12
-    rows = []
-    for unit, part in complete.groupby("_g", sort=True):
-        x = part.drop(columns="_g").to_numpy(float)
-        if len(x) < 2:
-            rows.append({"unit": unit, "rwg": np.nan, "n": len(x), "mean_var": np.nan})
-            continue
-        ratio = x.var(axis=0, ddof=1).mean() / sigma_eu
+    grouped = complete.groupby("_g", sort=True)
+    n = grouped.size()
+    ratio = grouped.var(ddof=1).mean(axis=1) / sigma_eu  # NaN for a unit of one
+    with np.errstate(divide="ignore", invalid="ignore"):
         value = j * (1 - ratio) / (j * (1 - ratio) + ratio)
-        rows.append({"unit": unit, "rwg": value if 0 <= value <= 1 else 0.0, "n": len(x), "mean_var": ratio * sigma_eu})
-    return pd.DataFrame(rows, columns=["unit", "rwg", "n", "mean_var"]).set_index("unit")
+    rwg = np.where(n < 2, np.nan, np.where((value >= 0) & (value <= 1), value, 0.0))
+    out = pd.DataFrame({"rwg": rwg, "n": n.to_numpy(), "mean_var": ratio * sigma_eu}, index=n.index)
+    return out.rename_axis("unit")
 
 
 def unit_agreement(score: pd.Series, items: pd.DataFrame, units: pd.Series, n_options: int) -> dict:

@@ -228,13 +228,16 @@ def htmt(
         return float(np.exp(np.log(values).mean())) if htmt2 else float(values.mean())
 
     names = list(factors)
+    R = r.to_numpy()
+    at = {f: [items.index(i) for i in its] for f, its in factors.items()}
     mono = {}
-    for f, its in factors.items():
-        block = r.loc[its, its].to_numpy()
-        mono[f] = mean(block[~np.eye(len(its), dtype=bool)]) if len(its) > 1 else float("nan")
-    out = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    for f, pos in at.items():
+        block = R[np.ix_(pos, pos)]
+        mono[f] = mean(block[~np.eye(len(pos), dtype=bool)]) if len(pos) > 1 else float("nan")
+    values = np.eye(len(names))
     for a_i, a in enumerate(names):
-        for b in names[a_i + 1 :]:
-            hetero = mean(r.loc[factors[a], factors[b]].to_numpy().ravel())
-            out.loc[a, b] = out.loc[b, a] = hetero / np.sqrt(mono[a] * mono[b])
-    return out
+        for b_i in range(a_i + 1, len(names)):
+            b = names[b_i]
+            hetero = mean(R[np.ix_(at[a], at[b])].ravel())
+            values[a_i, b_i] = values[b_i, a_i] = hetero / np.sqrt(mono[a] * mono[b])
+    return pd.DataFrame(values, index=names, columns=names)

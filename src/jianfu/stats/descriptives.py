@@ -457,8 +457,11 @@ def compare_groups(
         sizes = sub.groupby(by, observed=True)[y].size()
         keep = sizes.index[sizes >= min_group].tolist()
         sub = sub[sub[by].isin(keep)]
-        order = [g for g in (levels or []) if g in keep] + [g for g in sub[by].unique() if g not in (levels or [])]
-        groups = {g: sub.loc[sub[by] == g, y].to_numpy(dtype=float) for g in order}
+        codes, uniques = pd.factorize(sub[by])  # one pass; a string comparison per group costs one each
+        order = [g for g in (levels or []) if g in keep] + [g for g in uniques if g not in (levels or [])]
+        position = {g: i for i, g in enumerate(uniques)}
+        values = sub[y].to_numpy(dtype=float)
+        groups = {g: values[codes == position[g]] for g in order}
         desc = [
             {"group": str(g), "n": int(len(v)), "mean": float(v.mean()), "sd": float(v.std(ddof=1))}
             for g, v in groups.items()
