@@ -47,6 +47,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -167,6 +168,14 @@ def _matrices(lay: _Layout, theta_vec: np.ndarray, g: int):
     return Lam, th[lay.theta[g]], th[lay.psi[g]], th[lay.nu[g]], th[lay.alpha[g]]
 
 
+@cache
+def _tril(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.tril_indices(m)``, built once per size: a ladder asks for it thousands of times."""
+    a, b = np.tril_indices(m)
+    a.flags.writeable = b.flags.writeable = False
+    return a, b
+
+
 def _jacobian(lay: _Layout, theta_vec: np.ndarray, g: int):
     """Σ_g, μ_g and their derivatives ∂Σ_g/∂θ (q × p × p) and ∂μ_g/∂θ (q × p)."""
     Lam, th, Psi, nu, alpha = _matrices(lay, theta_vec, g)
@@ -182,7 +191,7 @@ def _jacobian(lay: _Layout, theta_vec: np.ndarray, g: int):
     np.add.at(dS, lay.lam[g], dl)
     np.add.at(dmu, (lay.lam[g], rows), alpha[lay.factor_of])
     # ∂Σ/∂ψ_ab = Λ_a Λ_b′ + Λ_b Λ_a′ (a ≠ b), Λ_a Λ_a′ (a = b)
-    a_idx, b_idx = np.tril_indices(m)
+    a_idx, b_idx = _tril(m)
     outer = np.einsum("ik,jk->kij", Lam[:, a_idx], Lam[:, b_idx])
     dpsi = outer + np.where((a_idx != b_idx)[:, None, None], outer.transpose(0, 2, 1), 0.0)
     np.add.at(dS, lay.psi[g][a_idx, b_idx], dpsi)
@@ -209,7 +218,7 @@ class _Problem:
         p, m, q = len(lay.items), len(lay.factors), lay.q
         rows = np.arange(p)
         self._rows = rows
-        self._a, self._b = np.tril_indices(m)
+        self._a, self._b = _tril(m)
         self._psi_mult = np.where(self._a == self._b, 1.0, 2.0)
         # θ index of every gradient entry, in the order f_grad concatenates them; fixed entries → slot q
         psi = lay.psi[:, self._a, self._b]
@@ -395,7 +404,7 @@ def _fit_measures(prob: _Problem, theta_vec: np.ndarray) -> dict:
         sd = np.sqrt(np.diag(mom.covs[g]))
         r = (mom.covs[g] - Lam @ Psi @ Lam.T - np.diag(th)) / np.outer(sd, sd)
         e = (mom.means[g] - nu - Lam @ alpha) / sd
-        srmr += prob.w[g] * np.sqrt((np.sum(r[np.tril_indices(p)] ** 2) + np.sum(e**2)) / (p * (p + 1) / 2 + p))
+        srmr += prob.w[g] * np.sqrt((np.sum(r[_tril(p)] ** 2) + np.sum(e**2)) / (p * (p + 1) / 2 + p))
     return {
         "chi2": chi2,
         "df": df,
