@@ -266,10 +266,10 @@ def uls_objective(psi: np.ndarray, R: np.ndarray, n_factors: int) -> tuple[float
     Examples
     --------
     >>> R = np.array([[1.0, 0.5, 0.4], [0.5, 1.0, 0.3], [0.4, 0.3, 1.0]])
-    >>> f, g = uls_objective(np.array([0.5, 0.6, 0.8]), R, 1)
-    >>> h = 1e-6
-    >>> fd = (uls_objective(np.array([0.5 + h, 0.6, 0.8]), R, 1)[0] - uls_objective(np.array([0.5 - h, 0.6, 0.8]), R, 1)[0]) / (2 * h)
-    >>> bool(abs(g[0] - fd) < 1e-7)
+    >>> psi, h = np.array([0.5, 0.6, 0.8]), 1e-6
+    >>> f, g = uls_objective(psi, R, 1)
+    >>> up, down = uls_objective(psi + [h, 0, 0], R, 1)[0], uls_objective(psi - [h, 0, 0], R, 1)[0]
+    >>> bool(abs(g[0] - (up - down) / (2 * h)) < 1e-7)
     True
     """
     C = R.copy()
@@ -308,7 +308,7 @@ def _factor_analyzer(**kwargs):
                 options={"maxiter": 1000},
             )
             if not res.success:
-                warnings.warn(f"Failed to converge: {res.message}")
+                warnings.warn(f"Failed to converge: {res.message}", stacklevel=2)
             return self._normalize_uls(res.x, corr_mtx, self.n_factors)
 
     return GradientMinres(**kwargs)
