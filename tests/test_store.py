@@ -22,6 +22,13 @@ def test_two_identical_runs_store_every_row_exactly_once(inst, survey_files, set
     assert rows.loc[rows.status == "quarantined", "reasons"].str.len().gt(0).all()
     assert n_files == 2
     with open_store(settings, read_only=True) as store:
+        # A few columns of the same rows, in the asked order; a column the table lacks is left out
+        narrow = store.rows(inst, columns=["status", "wave", "no_such_column", "ap7"])
+        assert list(narrow.columns) == ["status", "wave", "ap7"]
+        assert narrow.equals(rows[["status", "wave", "ap7"]])
+        assert store.rows(inst, wave="2026-10", columns=["wave"]).wave.tolist() == ["2026-10"] * len(rows)
+        assert store.rows(inst, wave="2025-01", columns=["wave"]).empty
+    with open_store(settings, read_only=True) as store:
         recorded = dict(store.con.execute("SELECT sha256, archive_path FROM files").fetchall())
     assert recorded == {r.sha256: r.archive_path for r in results}
     archived = sorted(p.name for p in settings.archive_dir.iterdir())

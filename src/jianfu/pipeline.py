@@ -310,6 +310,10 @@ def hypotheses(models: dict, plan: Plan) -> list[dict]:
     return evaluate(models, plan)
 
 
+#: What comparing waves reads besides the items (:func:`jianfu.report.profile.wave_comparison`).
+_COMPARISON_COLUMNS = ["wave", "status", "_respondent_key"]
+
+
 def compare_waves(inst: Instrument, wave: str, settings: Settings) -> dict | None:
     """The current wave compared with the earlier waves in the store.
 
@@ -322,12 +326,15 @@ def compare_waves(inst: Instrument, wave: str, settings: Settings) -> dict | Non
 
     if not store_exists(settings):
         return None
+    earlier = list(reversed(earlier_versions(inst)))  # newest first: a wave is taken from its latest version
     with open_store(settings, read_only=True) as store:
-        stored = store.rows(inst)
+        if len(set(store.waves(inst)).union(*(store.waves(old) for old in earlier))) < 2:
+            return None  # nothing to compare: spare reading the wave's rows back
+        stored = store.rows(inst, columns=_COMPARISON_COLUMNS + [i.id for i in inst.items])
         versions: dict[str, dict] = {}
         frames = [stored]
-        for old in reversed(earlier_versions(inst)):  # newest first: a wave is taken from its latest version
-            rows = store.rows(old)
+        for old in earlier:
+            rows = store.rows(old, columns=_COMPARISON_COLUMNS + [i.id for i in old.items])
             if rows.empty:
                 continue
             seen = set().union(*(set(f["wave"]) for f in frames if not f.empty))

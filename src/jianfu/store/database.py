@@ -527,14 +527,21 @@ class BaseStore(ABC):
     def _has_table(self, name: str) -> bool:
         return bool(self._columns([name]))
 
-    def rows(self, inst: Instrument, wave: str | None = None) -> pd.DataFrame:
-        """The stored rows of an instrument version (of one ``wave``, or all), in file and row order."""
+    def rows(self, inst: Instrument, wave: str | None = None, columns: list[str] | None = None) -> pd.DataFrame:
+        """The stored rows of an instrument version (of one ``wave``, or all), in file and row order.
+
+        ``columns`` keeps only those of the listed columns that the table has (all by default): comparing
+        waves needs a few of a wave's hundred-odd columns, and reads every wave.
+        """
         name = table_name(inst)
-        if not self._has_table(name):
+        stored = self._columns([name]).get(name)
+        if not stored:
             return pd.DataFrame()
+        wanted = stored if columns is None else [c for c in columns if c in set(stored)]
+        select = ", ".join('"' + c.replace('"', '""') + '"' for c in wanted) if columns is not None else "*"
         if wave is None:
-            return self._frame(f'SELECT * FROM "{name}" ORDER BY "_file_sha256", "_row"')
-        return self._frame(f'SELECT * FROM "{name}" WHERE wave = ? ORDER BY "_file_sha256", "_row"', [wave])
+            return self._frame(f'SELECT {select} FROM "{name}" ORDER BY "_file_sha256", "_row"')
+        return self._frame(f'SELECT {select} FROM "{name}" WHERE wave = ? ORDER BY "_file_sha256", "_row"', [wave])
 
 
 class Store(BaseStore):
