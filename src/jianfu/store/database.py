@@ -537,8 +537,13 @@ class BaseStore(ABC):
         stored = self._columns([name]).get(name)
         if not stored:
             return pd.DataFrame()
-        wanted = stored if columns is None else [c for c in columns if c in set(stored)]
-        select = ", ".join('"' + c.replace('"', '""') + '"' for c in wanted) if columns is not None else "*"
+        select = "*"
+        if columns is not None:
+            have = set(stored)
+            wanted = [c for c in columns if c in have]
+            if not wanted:
+                return pd.DataFrame()
+            select = ", ".join('"' + c.replace('"', '""') + '"' for c in wanted)
         if wave is None:
             return self._frame(f'SELECT {select} FROM "{name}" ORDER BY "_file_sha256", "_row"')
         return self._frame(f'SELECT {select} FROM "{name}" WHERE wave = ? ORDER BY "_file_sha256", "_row"', [wave])
